@@ -1,0 +1,26 @@
+// Shape and Strides: plain vectors of extents/element strides, with printing and the helpers every
+// op uses (element count, row-major strides, axis normalisation).
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel {
+
+using Shape = std::vector<int64_t>;
+using Strides = std::vector<int64_t>;  // in elements, not bytes
+
+int64_t shape_numel(const Shape& s);
+Strides contiguous_strides(const Shape& s);
+/// "(2, 3)" as Keras prints shapes; "()" for a scalar.
+std::string shape_str(const Shape& s);
+/// Maps a possibly negative axis into [0, ndim); throws IndexError naming `op`, the axis and the rank.
+int64_t normalize_axis(int64_t axis, int64_t ndim, std::string_view op);
+/// Normalises, sorts and de-duplicates axes (empty input means all axes when `empty_means_all`).
+std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t ndim, std::string_view op,
+                                    bool empty_means_all = true);
+
+}  // namespace keel

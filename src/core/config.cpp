@@ -1,0 +1,37 @@
+// Thread settings. Keel's loops and oneDNN (built with the OpenMP runtime on Debian) share one OpenMP
+// pool, so there is never a second pool spinning against it.
+#include "keel/core/config.h"
+
+#include <omp.h>
+
+#include "keel/core/error.h"
+
+namespace keel {
+
+namespace config {
+void set_num_threads(int n) {
+  KEEL_CHECK(n >= 1, ValueError, "set_num_threads: expected a positive thread count, got ", n);
+  omp_set_num_threads(n);
+}
+int get_num_threads() { return omp_get_max_threads(); }
+}  // namespace config
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
+  if (chunks <= 1) {
+    fn(0, n);
+    return;
+  }
+#pragma omp parallel num_threads(static_cast<int>(chunks))
+  {
+    const int64_t t = omp_get_thread_num();
+    const int64_t per = (n + chunks - 1) / chunks;
+    const int64_t b = t * per, e = std::min(n, b + per);
+    if (b < e) fn(b, e);
+  }
+}
+
+}  // namespace keel

@@ -1,0 +1,61 @@
+// Kernel dispatch: a table of kernels indexed by (op, backend). Backends fill it at load time with
+// KEEL_REGISTER_KERNEL; the device-neutral glue in src/ops validates operands, allocates outputs and
+// calls dispatch(). A missing kernel is an UnimplementedError naming the op and the backend.
+#pragma once
+#include <span>
+#include <vector>
+
+#include "keel/core/tensor.h"
+#include "op_id.h"
+
+namespace keel {
+
+/// Kernel providers. kCpuRef holds the naive reference kernels used only as the test oracle.
+enum class Backend : uint8_t { kCpu, kCpuRef, kCuda, kCount };
+std::string_view backend_name(Backend b);
+
+/// What a kernel receives: validated inputs, preallocated outputs (shapes and dtypes already set),
+/// and the op's attribute struct (see the op family's *_attrs.h).
+struct KernelArgs {
+  OpId op;
+  std::span<const Tensor> in;
+  std::span<const Tensor> out;
+  const void* attrs = nullptr;
+  template <class A> const A& get() const { return *static_cast<const A*>(attrs); }
+};
+using KernelFn = void (*)(const KernelArgs&);
+
+void register_kernel(OpId op, Backend backend, KernelFn fn);
+bool has_kernel(OpId op, Backend backend);
+/// The backend that runs ops on `device` on this thread (kCpuRef inside a ReferenceKernelsScope).
+Backend backend_for(Device device);
+
+/// Runs the kernel of `op` for the device of the outputs (or of the first input when there are none).
+void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
+              const void* attrs = nullptr);
+
+/// RAII: CPU ops on this thread run the reference kernels (tests compare against them).
+class ReferenceKernelsScope {
+ public:
+  ReferenceKernelsScope();
+  ~ReferenceKernelsScope();
+  ReferenceKernelsScope(const ReferenceKernelsScope&) = delete;
+  ReferenceKernelsScope& operator=(const ReferenceKernelsScope&) = delete;
+
+ private:
+  bool prev_;
+};
+
+namespace detail {
+struct KernelRegistrar {
+  KernelRegistrar(OpId op, Backend backend, KernelFn fn) { register_kernel(op, backend, fn); }
+};
+}  // namespace detail
+
+}  // namespace keel
+
+#define KEEL_CONCAT_INNER(a, b) a##b
+#define KEEL_CONCAT(a, b) KEEL_CONCAT_INNER(a, b)
+/// Registers `fn` as the kernel of OpId::op on Backend::backend at load time.
+#define KEEL_REGISTER_KERNEL(op, backend, fn) \
+  static ::keel::detail::KernelRegistrar KEEL_CONCAT(keel_kernel_reg_, __LINE__)(::keel::OpId::op, ::keel::Backend::backend, fn)
