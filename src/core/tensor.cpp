@@ -194,7 +194,7 @@ void print_rec(std::ostream& os, const Tensor& t, int64_t dim, int64_t& flat, in
   const int64_t n = t.shape()[dim];
   const bool last = dim == t.ndim() - 1;
   const int64_t kEdge = 3;  // like NumPy, elide the middle of long axes
-  const bool elide = n > 2 * kEdge + 1;
+  const bool elide = t.numel() > 1000 && n > 2 * kEdge;  // NumPy summarises above 1000 elements
   os << '[';
   for (int64_t i = 0; i < n; ++i) {
     if (elide && i == kEdge) {
@@ -225,13 +225,15 @@ std::string to_string(const Tensor& t) {
   std::ostringstream os;
   os << "Tensor(";
   if (host.ndim() == 0) {
-    int64_t flat = 0;
-    Tensor as1 = detail::make_view(host, {1}, {1}, host.offset());
-    print_rec(os, as1, 0, flat, 7);
+    double v = detail::read_as_double(host, 0);
+    if (host.dtype() == DType::b8) os << (v != 0 ? "True" : "False");
+    else if (is_floating(host.dtype())) os << std::setprecision(6) << v;
+    else os << static_cast<int64_t>(v);
+  } else if (host.numel() == 0) {
+    os << "[]";
   } else {
     int64_t flat = 0;
-    if (host.numel() == 0) os << "[]";
-    else print_rec(os, host, 0, flat, 7);
+    print_rec(os, host, 0, flat, 7);
   }
   os << ", shape=" << shape_str(t.shape()) << ", dtype=" << dtype_name(t.dtype());
   if (!t.device().is_cpu()) os << ", device=" << t.device().str();
