@@ -19,7 +19,8 @@ void accumulate_leaf(const Tensor& leaf, const Tensor& g) {
 }
 
 // Nodes reachable from root, each listed after every node that consumes its outputs.
-std::vector<OpNode*> topo_order(OpNode* root) {
+// keep_alive receives every node below root: releasing a node's inputs must not free nodes still to visit.
+std::vector<OpNode*> topo_order(OpNode* root, std::vector<std::shared_ptr<GradNode>>& keep_alive) {
   std::vector<OpNode*> order;
   std::unordered_map<OpNode*, bool> done;
   std::vector<std::pair<OpNode*, size_t>> stack{{root, 0}};
@@ -31,6 +32,7 @@ std::vector<OpNode*> topo_order(OpNode* root) {
       if (!in.defined() || !in.requires_grad()) continue;
       OpNode* child = node_of(in);
       if (child && !done.count(child)) {
+        keep_alive.push_back(in.grad_fn());
         done[child] = false;
         stack.push_back({child, 0});
       }
@@ -69,7 +71,8 @@ void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
   pending[root].resize(root->outputs.size());
   pending[root][impl().autograd->output_index] = seed;
 
-  for (OpNode* node : topo_order(root)) {
+  std::vector<std::shared_ptr<GradNode>> keep_alive;
+  for (OpNode* node : topo_order(root, keep_alive)) {
     auto it = pending.find(node);
     if (it == pending.end()) continue;  // reached only through inputs that need no gradient
     KEEL_CHECK(!node->released, RuntimeError, "backward: trying to backward through the graph a second time (op '",

@@ -29,7 +29,7 @@ std::array<std::string, kNumOps> make_names() {
       s += static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
     }
     for (const char* fused : {"mat_mul", "arg_max", "arg_min", "log1p"})
-      if (s == fused) s.erase(s.find('_'), 1);
+      if (s == fused && s.find('_') != std::string::npos) s.erase(s.find('_'), 1);
     names[i] = s;
   }
   return names;

@@ -102,9 +102,10 @@ TEST_P(OpCaseTest, CpuGradientMatchesReferenceBackward) {
     ReferenceKernelsScope reference;
     ref = autograd_grads(c(), c().make_inputs(DType::f32));
   }
-  for (size_t i = 0; i < fast.size(); ++i)
+  for (size_t i = 0; i < fast.size(); ++i) {
     EXPECT_TRUE(all_close(fast[i], ref[i], 10 * c().fwd_rtol, 10 * c().fwd_atol))
         << c().name << ": gradient of input " << c().grad_inputs[i];
+  }
 }
 
 std::vector<size_t> all_case_indices() {
@@ -128,8 +129,9 @@ TEST(OpTable, EveryOpHasACaseAndEveryDifferentiableOpAGradientCheck) {
   for (int i = 0; i < kNumOps; ++i) {
     OpId op = static_cast<OpId>(i);
     EXPECT_TRUE(covered.count(op)) << "op '" << op_name(op) << "' has no entry in the op test table";
-    if (op_differentiable(op))
+    if (op_differentiable(op)) {
       EXPECT_TRUE(grad_checked.count(op)) << "differentiable op '" << op_name(op) << "' has no gradient check";
+    }
   }
 }
 

@@ -17,9 +17,10 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape);
 /// Removes the given size-1 axes (all size-1 axes when empty).
 Tensor squeeze(const Tensor& x, const std::vector<int64_t>& axes = {});
 Tensor expand_dims(const Tensor& x, int64_t axis);
-/// keras.ops.slice: the block starting at `start_indices` with extents `shape` (a view).
+/// keras.ops.slice: the block starting at `start_indices` with extents `shape` (-1: to the end; a view).
 Tensor slice(const Tensor& x, const std::vector<int64_t>& start_indices, const Shape& shape);
-/// x[..., start:stop:step, ...] on one axis, NumPy rules for negative and out-of-range bounds (a view).
+/// x[..., start:stop:step, ...] on one axis, NumPy rules for negative and out-of-range bounds (a view;
+/// a contiguous copy when step < 0, so no tensor ever has negative strides).
 Tensor slice_axis(const Tensor& x, int64_t axis, int64_t start, int64_t stop, int64_t step = 1);
 /// Constant padding: pad_width[i] = {before, after} for axis i.
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pad_width, double constant_value = 0.0);

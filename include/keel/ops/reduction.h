@@ -1,4 +1,6 @@
 // Reductions over any set of axes (empty `axes` = all axes), with keepdims, as keras.ops.
+// Dtypes: sum/prod keep float and int32/int64 (bool and uint8 give int32); max/min keep the input dtype;
+// mean/var/std/logsumexp of integers give float32. max/min of an empty axis raise ValueError.
 //   Tensor m = ops::mean(x, {0}, /*keepdims=*/true);   // (N, C) -> (1, C)
 #pragma once
 #include <optional>

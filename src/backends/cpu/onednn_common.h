@@ -56,4 +56,18 @@ class PrimitiveCache {
 };
 PrimitiveCache& primitive_cache();
 
+/// primitive_cache().get_or_create, with the dnnl::error oneDNN throws for a configuration it has no
+/// implementation of (e.g. bf16 on a CPU without bf16) turned into an UnimplementedError naming `op`.
+template <class T, class F>
+std::shared_ptr<T> cached_primitive(const std::string& key, std::string_view op, F&& make) {
+  return primitive_cache().get_or_create<T>(key, [&]() -> std::shared_ptr<T> {
+    try {
+      return make();
+    } catch (const dnnl::error& e) {
+      throw UnimplementedError(
+          detail::cat(op, ": oneDNN has no implementation for this configuration (", e.what(), ")"));
+    }
+  });
+}
+
 }  // namespace keel::cpu

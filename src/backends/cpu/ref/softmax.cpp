@@ -1,0 +1,42 @@
+// Reference Softmax and LogSoftmax: per slice along the axis, in double, any input strides.
+#include <cmath>
+
+#include "core/dtype_dispatch.h"
+#include "ops/dispatch.h"
+#include "ops/softmax_attrs.h"
+
+namespace keel::cpu_ref {
+namespace {
+
+template <bool kLog>
+void softmax_ref(const KernelArgs& a) {
+  const Tensor& x = a.in[0];
+  const Tensor& y = a.out[0];
+  const int64_t axis = a.get<SoftmaxAttrs>().axis;
+  // x seen as (outer, n, inner) in row-major logical order.
+  int64_t outer = 1, inner = 1;
+  const int64_t n = x.shape()[axis];
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[d];
+  for (int64_t d = axis + 1; d < x.ndim(); ++d) inner *= x.shape()[d];
+  detail::visit_float(y.dtype(), kLog ? "log_softmax" : "softmax", [&]<class T>(detail::TypeTag<T>) {
+    T* out = static_cast<T*>(y.data_ptr());
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        auto at = [&](int64_t c) { return (o * n + c) * inner + i; };
+        double m = -INFINITY;
+        for (int64_t c = 0; c < n; ++c) m = std::max(m, detail::read_as_double(x, at(c)));
+        double s = 0;
+        for (int64_t c = 0; c < n; ++c) s += std::exp(detail::read_as_double(x, at(c)) - m);
+        for (int64_t c = 0; c < n; ++c) {
+          double v = detail::read_as_double(x, at(c)) - m;
+          out[at(c)] = static_cast<T>(kLog ? v - std::log(s) : std::exp(v) / s);
+        }
+      }
+  });
+}
+
+KEEL_REGISTER_KERNEL(Softmax, kCpuRef, softmax_ref<false>);
+KEEL_REGISTER_KERNEL(LogSoftmax, kCpuRef, softmax_ref<true>);
+
+}  // namespace
+}  // namespace keel::cpu_ref
