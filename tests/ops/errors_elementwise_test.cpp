@@ -4,24 +4,14 @@
 #include <cmath>
 
 #include "keel/keel.h"
+#include "test_util.h"
 
 namespace keel {
 namespace {
 
-template <class E, class F>::testing::AssertionResult throws_with(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const E& e) {
-    std::string m = e.what();
-    for (const std::string& p : parts)
-      if (m.find(p) == std::string::npos)
-        return ::testing::AssertionFailure() << "message '" << m << "' lacks '" << p << "'";
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw another exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using keel::testing::expect_error;
+using keel::testing::throws_with;
+
 
 TEST(ElementwiseErrors, BinaryShapesThatDoNotBroadcast) {
   Tensor a = zeros({2, 3}), b = zeros({4});

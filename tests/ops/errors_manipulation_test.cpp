@@ -4,27 +4,16 @@
 
 #include "keel/keel.h"
 #include "ops/dispatch.h"
+#include "test_util.h"
 #include "ops/manipulation_attrs.h"
 #include "ops/op_cases.h"
 
 namespace keel {
 namespace {
 
-template <class E, class F>
-::testing::AssertionResult throws_with(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const E& e) {
-    std::string m = e.what();
-    for (const std::string& p : parts)
-      if (m.find(p) == std::string::npos)
-        return ::testing::AssertionFailure() << "message '" << m << "' lacks '" << p << "'";
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "wrong exception type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "no exception";
-}
+using keel::testing::expect_error;
+using keel::testing::throws_with;
+
 
 bool shares_storage(const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); }
 

@@ -8,25 +8,16 @@
 
 #include "keel/keel.h"
 #include "ops/dispatch.h"
+#include "test_util.h"
 #include "ops/op_cases.h"
 #include "ops/pooling_attrs.h"
 
 namespace keel {
 namespace {
 
-// Runs fn, expects an exception of type E whose message contains every string in `parts`.
-template <class E, class F>
-void expect_error(F&& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no exception thrown";
-  } catch (const E& e) {
-    std::string what = e.what();
-    for (const std::string& p : parts) EXPECT_NE(what.find(p), std::string::npos) << "'" << p << "' not in: " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using keel::testing::expect_error;
+using keel::testing::throws_with;
+
 
 ops::ConvOptions opts(std::vector<int64_t> strides, std::string padding, int64_t groups = 1) {
   return ops::ConvOptions{std::move(strides), std::move(padding), {1}, groups};

@@ -8,30 +8,14 @@
 
 #include "keel/keel.h"
 #include "ops/dispatch.h"
+#include "test_util.h"
 #include "ops/op_cases.h"
 
 namespace keel {
 namespace {
 
-::testing::AssertionResult contains(const std::exception& e, std::initializer_list<std::string> parts) {
-  std::string m = e.what();
-  for (const std::string& p : parts)
-    if (m.find(p) == std::string::npos)
-      return ::testing::AssertionFailure() << "message '" << m << "' lacks '" << p << "'";
-  return ::testing::AssertionSuccess();
-}
-
-template <class E, class F>
-::testing::AssertionResult throws_with(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const E& e) {
-    return contains(e, parts);
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "wrong exception type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "no exception";
-}
+using keel::testing::expect_error;
+using keel::testing::throws_with;
 
 TEST(ReductionErrors, AxisOutOfRangeNamesOpAxisAndRank) {
   Tensor x = zeros({2, 3});

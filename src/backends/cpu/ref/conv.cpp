@@ -5,23 +5,11 @@
 
 #include "core/dtype_dispatch.h"
 #include "ops/conv_attrs.h"
+#include "backends/cpu/ref/ref_common.h"
 #include "ops/dispatch.h"
 
 namespace keel::cpu_ref {
 namespace {
-
-std::vector<double> to_doubles(const Tensor& t) {
-  std::vector<double> v(t.numel());
-  for (int64_t i = 0; i < t.numel(); ++i) v[i] = detail::read_as_double(t, i);
-  return v;
-}
-
-void write_doubles(const Tensor& out, const std::vector<double>& v) {
-  detail::visit_dtype(out.dtype(), [&]<class T>(detail::TypeTag<T>) {
-    T* p = static_cast<T*>(out.data_ptr());
-    for (size_t i = 0; i < v.size(); ++i) p[i] = detail::from_double<T>(v[i]);
-  });
-}
 
 // Calls fn(x_index, kernel_index, y_index) (row-major flat indices) for every multiply of the convolution
 // of input shape xs (N, H, W, Cin) with kernel shape ks (KH, KW, Cin/G, Cout) into output shape ys.

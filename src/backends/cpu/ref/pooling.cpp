@@ -4,24 +4,12 @@
 #include <vector>
 
 #include "core/dtype_dispatch.h"
+#include "backends/cpu/ref/ref_common.h"
 #include "ops/dispatch.h"
 #include "ops/pooling_attrs.h"
 
 namespace keel::cpu_ref {
 namespace {
-
-std::vector<double> to_doubles(const Tensor& t) {
-  std::vector<double> v(t.numel());
-  for (int64_t i = 0; i < t.numel(); ++i) v[i] = detail::read_as_double(t, i);
-  return v;
-}
-
-void write_doubles(const Tensor& out, const std::vector<double>& v) {
-  detail::visit_dtype(out.dtype(), [&]<class T>(detail::TypeTag<T>) {
-    T* p = static_cast<T*>(out.data_ptr());
-    for (size_t i = 0; i < v.size(); ++i) p[i] = detail::from_double<T>(v[i]);
-  });
-}
 
 // Calls fn(y_index, x_indices) for every output element of pooling input shape xs into output shape ys,
 // x_indices being the window's in-range input elements in row-major window order.
