@@ -108,6 +108,13 @@ void copy_cpu(const Tensor& src, const Tensor& dst) {
   });
 }
 
+Tensor contiguous_cpu(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor c = empty(t.shape(), t.dtype());
+  copy_cpu(t, c);
+  return c;
+}
+
 Tensor copy_to_device(const Tensor& t, Device device) {
   Tensor src = t;
   if (!t.is_contiguous()) {

@@ -7,19 +7,10 @@
 #include "keel/ops/manipulation.h"
 #include "keel/ops/nn.h"
 #include "record.h"
+#include "spatial_args.h"
 
 namespace keel {
 namespace {
-
-std::string vec_str(const std::vector<int64_t>& v) { return shape_str(Shape(v.begin(), v.end())); }
-
-// One value for every spatial axis, or one per axis; all positive.
-std::vector<int64_t> per_axis(const std::vector<int64_t>& v, size_t n, const char* what, const char* op) {
-  KEEL_CHECK(v.size() == 1 || v.size() == n, ValueError, op, ": ", what, " must have 1 or ", n, " values, got ",
-             vec_str(v));
-  for (int64_t s : v) KEEL_CHECK(s >= 1, ValueError, op, ": ", what, " must be positive, got ", vec_str(v));
-  return v.size() == n ? v : std::vector<int64_t>(n, v[0]);
-}
 
 bool is_same_padding(const std::string& padding, const char* op) {
   KEEL_CHECK(padding == "valid" || padding == "same", ValueError, op, ": padding must be \"valid\" or \"same\", got \"",

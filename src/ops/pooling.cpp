@@ -6,18 +6,10 @@
 #include "keel/ops/nn.h"
 #include "pooling_attrs.h"
 #include "record.h"
+#include "spatial_args.h"
 
 namespace keel {
 namespace {
-
-std::string vec_str(const std::vector<int64_t>& v) { return shape_str(Shape(v.begin(), v.end())); }
-
-std::vector<int64_t> per_axis(const std::vector<int64_t>& v, size_t n, const char* what, const char* op) {
-  KEEL_CHECK(v.size() == 1 || v.size() == n, ValueError, op, ": ", what, " must have 1 or ", n, " values, got ",
-             vec_str(v));
-  for (int64_t s : v) KEEL_CHECK(s >= 1, ValueError, op, ": ", what, " must be positive, got ", vec_str(v));
-  return v.size() == n ? v : std::vector<int64_t>(n, v[0]);
-}
 
 // Output shape of 2-D pooling over xs; `shown` is the shape error messages quote (the caller's 1-D input).
 Shape pool_output_shape(const Shape& xs, const PoolAttrs& a, const char* op, const Shape& shown) {

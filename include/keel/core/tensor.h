@@ -133,6 +133,8 @@ namespace detail {
 Tensor make_view(const Tensor& base, Shape shape, Strides strides, int64_t offset);
 /// Copies `src` (any strides, any dtype) into `dst` (same shape) on the CPU, converting dtypes.
 void copy_cpu(const Tensor& src, const Tensor& dst);
+/// t itself when contiguous, else a contiguous CPU copy (no autograd: for kernels).
+Tensor contiguous_cpu(const Tensor& t);
 /// A contiguous copy of `t` on `device` (no autograd; Tensor::to records).
 Tensor copy_to_device(const Tensor& t, Device device);
 /// Reads element `i` (row-major logical index) of a CPU tensor as double.

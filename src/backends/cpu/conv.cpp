@@ -15,13 +15,6 @@ namespace {
 using dims = dnnl::memory::dims;
 using tag = dnnl::memory::format_tag;
 
-Tensor as_contiguous(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  detail::copy_cpu(t, c);
-  return c;
-}
-
 void zero_fill(const Tensor& t) { std::memset(t.data_ptr(), 0, t.numel() * dtype_size(t.dtype())); }
 
 // oneDNN's view of one convolution: NCHW logical dims with NHWC strides, weights (O, I, KH, KW) or
@@ -37,8 +30,7 @@ dnnl::memory::desc nhwc_desc(const Shape& s, dnnl::memory::data_type dt) {
   return dnnl::memory::desc({s[0], C, H, W}, dt, dims{H * W * C, 1, W * C, C});
 }
 
-Geometry geometry(const Shape& xs, const Shape& ks, const Shape& ys, const ConvAttrs& a, DType dtype,
-                  const char* op) {
+Geometry geometry(const Shape& xs, const Shape& ks, const Shape& ys, const ConvAttrs& a, DType dtype, const char* op) {
   const auto dt = onednn_dtype(dtype, op);
   Geometry g;
   g.src = nhwc_desc(xs, dt);
@@ -73,8 +65,8 @@ Geometry geometry(const Shape& xs, const Shape& ks, const Shape& ys, const ConvA
 }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Geometry& g) {
-  return {{dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.src, g.wei_any, g.dst,
-           g.strides, g.dilates, g.pad_l, g.pad_r},
+  return {{dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, g.src, g.wei_any, g.dst, g.strides,
+           g.dilates, g.pad_l, g.pad_r},
           onednn_engine()};
 }
 
@@ -86,8 +78,8 @@ struct ConvPrim {
   dnnl::reorder reorder;  // user -> primitive (forward, backward data) or primitive -> user (backward weights)
 };
 
-std::shared_ptr<ConvPrim> make_prim(dnnl::primitive prim, const dnnl::memory::desc& wei_prim,
-                                    const Geometry& g, bool to_user) {
+std::shared_ptr<ConvPrim> make_prim(dnnl::primitive prim, const dnnl::memory::desc& wei_prim, const Geometry& g,
+                                    bool to_user) {
   auto p = std::make_shared<ConvPrim>();
   p->prim = std::move(prim);
   p->wei_prim = wei_prim;
@@ -114,7 +106,7 @@ dnnl::memory weights_in(const ConvPrim& p, const Geometry& g, const Tensor& kern
 void conv_cpu(const KernelArgs& args) {
   const Tensor& y = args.out[0];
   if (y.numel() == 0) return;
-  const Tensor x = as_contiguous(args.in[0]), k = as_contiguous(args.in[1]);
+  const Tensor x = detail::contiguous_cpu(args.in[0]), k = detail::contiguous_cpu(args.in[1]);
   if (x.numel() == 0 || k.numel() == 0) return zero_fill(y);
   Geometry g = geometry(x.shape(), k.shape(), y.shape(), args.get<ConvAttrs>(), y.dtype(), "conv");
   auto p = cached_primitive<ConvPrim>(g.key, "conv", [&] {
@@ -133,7 +125,7 @@ void conv_cpu(const KernelArgs& args) {
 void conv_backward_input_cpu(const KernelArgs& args) {
   const Tensor& gx = args.out[0];
   if (gx.numel() == 0) return;
-  const Tensor gy = as_contiguous(args.in[0]), k = as_contiguous(args.in[1]);
+  const Tensor gy = detail::contiguous_cpu(args.in[0]), k = detail::contiguous_cpu(args.in[1]);
   if (gy.numel() == 0 || k.numel() == 0) return zero_fill(gx);
   Geometry g = geometry(gx.shape(), k.shape(), gy.shape(), args.get<ConvAttrs>(), gx.dtype(), "conv_backward_input");
   auto p = cached_primitive<ConvPrim>(g.key, "conv_backward_input", [&] {
@@ -155,7 +147,7 @@ void conv_backward_input_cpu(const KernelArgs& args) {
 void conv_backward_kernel_cpu(const KernelArgs& args) {
   const Tensor& gk = args.out[0];
   if (gk.numel() == 0) return;
-  const Tensor x = as_contiguous(args.in[0]), gy = as_contiguous(args.in[1]);
+  const Tensor x = detail::contiguous_cpu(args.in[0]), gy = detail::contiguous_cpu(args.in[1]);
   if (x.numel() == 0 || gy.numel() == 0) return zero_fill(gk);
   Geometry g = geometry(x.shape(), gk.shape(), gy.shape(), args.get<ConvAttrs>(), gk.dtype(), "conv_backward_kernel");
   auto p = cached_primitive<ConvPrim>(g.key, "conv_backward_kernel", [&] {

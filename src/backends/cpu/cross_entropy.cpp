@@ -13,21 +13,16 @@
 namespace keel::cpu {
 namespace {
 
-Tensor dense(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  detail::copy_cpu(t, c);
-  return c;
-}
-
 template <class T>
-const T* cptr(const Tensor& t) { return static_cast<const T*>(t.data_ptr()); }
+const T* cptr(const Tensor& t) {
+  return static_cast<const T*>(t.data_ptr());
+}
 
 // max(x,0) - x·z + log1p(exp(-|x|)), elementwise.
 void sigmoid_ce_cpu(const KernelArgs& a) {
   const Tensor& loss = a.out[0];
   detail::visit_float(loss.dtype(), "sigmoid_cross_entropy_with_logits", [&]<class T>(detail::TypeTag<T>) {
-    Tensor zt = dense(a.in[0]), xt = dense(a.in[1]);
+    Tensor zt = detail::contiguous_cpu(a.in[0]), xt = detail::contiguous_cpu(a.in[1]);
     const T *z = cptr<T>(zt), *x = cptr<T>(xt);
     T* out = static_cast<T*>(loss.data_ptr());
     parallel_for(loss.numel(), 16384, [&](int64_t b, int64_t e) {
@@ -52,7 +47,7 @@ void softmax_ce_cpu(const KernelArgs& a) {
       std::fill_n(out, loss.numel(), T(0));
       return;
     }
-    Tensor lt = dense(a.in[0]), xt = dense(a.in[1]);
+    Tensor lt = detail::contiguous_cpu(a.in[0]), xt = detail::contiguous_cpu(a.in[1]);
     const T *lab = cptr<T>(lt), *x = cptr<T>(xt);
     const int64_t slab = n * inner;
     // Per outer index, all inner positions advance together so the innermost loop is contiguous
@@ -86,7 +81,7 @@ void sparse_softmax_ce_cpu(const KernelArgs& a) {
   const Tensor& loss = a.out[0];
   const int64_t n = a.in[1].shape().back();
   const int64_t rows = loss.numel();
-  Tensor lt = dense(a.in[0]);
+  Tensor lt = detail::contiguous_cpu(a.in[0]);
   std::vector<int64_t> labels(rows);
   detail::visit_dtype(lt.dtype(), [&]<class L>(detail::TypeTag<L>) {
     const L* p = static_cast<const L*>(lt.data_ptr());
@@ -96,7 +91,7 @@ void sparse_softmax_ce_cpu(const KernelArgs& a) {
     KEEL_CHECK(labels[r] >= 0 && labels[r] < n, IndexError, "sparse_softmax_cross_entropy_with_logits: label ",
                labels[r], " at sample ", r, " is out of range for ", n, " classes (expected 0 <= label < ", n, ")");
   detail::visit_float(loss.dtype(), "sparse_softmax_cross_entropy_with_logits", [&]<class T>(detail::TypeTag<T>) {
-    Tensor xt = dense(a.in[1]);
+    Tensor xt = detail::contiguous_cpu(a.in[1]);
     const T* x = cptr<T>(xt);
     T* out = static_cast<T*>(loss.data_ptr());
     parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {

@@ -26,12 +26,6 @@ struct Operand {
   dims d, s;
 };
 
-Tensor contiguous_copy(const Tensor& t) {
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  detail::copy_cpu(t, c);
-  return c;
-}
-
 // True when a plain strided matrix of rows x cols is something oneDNN's GEMM reads directly: row-major
 // (unit column stride) or column-major (unit row stride) with a leading dimension that fits.
 bool gemm_friendly(int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
@@ -50,7 +44,7 @@ Operand describe(const Tensor& t, size_t rank) {
   if (cols == 1) sc = 1;
   if (rows == 1) sr = sc == 1 ? cols : 1;
   if (!ok || !gemm_friendly(rows, cols, sr, sc)) {
-    op.t = contiguous_copy(t);
+    op.t = detail::contiguous_cpu(t);
     sr = cols;
     sc = 1;
   }
@@ -122,7 +116,7 @@ void run_matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& bias_in, c
   const auto dt = onednn_dtype(y.dtype(), op);
   Operand a = describe(a_in, rank), b = describe(b_in, rank);
   Tensor bias = bias_in;
-  if (bias.defined() && bias.numel() > 1 && bias.strides()[0] != 1) bias = contiguous_copy(bias);
+  if (bias.defined() && bias.numel() > 1 && bias.strides()[0] != 1) bias = detail::contiguous_cpu(bias);
   const int64_t mnk = y.shape()[rank - 2] * y.shape()[rank - 1] * a.d[rank - 1];
   if (dt == dnnl::memory::data_type::f32 && !bias.defined() && mnk >= (int64_t{1} << 20)) return run_sgemm(a, b, y);
   dims yd(y.shape().begin(), y.shape().end()), ys(y.strides().begin(), y.strides().end());
@@ -141,8 +135,8 @@ void run_matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& bias_in, c
       bd.back() = yd.back();
       bs.back() = 1;
       m->bias = dnnl::memory::desc(bd, dt, bs);
-      m->prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(m->a, m->b, m->bias, m->y),
-                                                          onednn_engine()));
+      m->prim =
+          dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(m->a, m->b, m->bias, m->y), onednn_engine()));
     } else {
       m->prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(m->a, m->b, m->y), onednn_engine()));
     }

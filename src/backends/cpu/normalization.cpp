@@ -17,13 +17,6 @@ using dnnl::memory;
 using dnnl::normalization_flags;
 using dnnl::prop_kind;
 
-Tensor dense(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  detail::copy_cpu(t, c);
-  return c;
-}
-
 void fill_nan(const Tensor& t) {
   float* p = static_cast<float*>(t.data_ptr());
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = NAN;
@@ -98,7 +91,8 @@ void batch_norm_train_cpu(const KernelArgs& a) {
     fill_nan(var);
     return;
   }
-  Tensor x = dense(a.in[0]), gamma = dense(a.in[1]), beta = dense(a.in[2]);
+  Tensor x = detail::contiguous_cpu(a.in[0]), gamma = detail::contiguous_cpu(a.in[1]),
+         beta = detail::contiguous_cpu(a.in[2]);
   const std::string key = key_of("bn_train", l.dims, attrs.epsilon, l.strides);
   auto prim = primitive_cache().get_or_create<dnnl::primitive>(key, [&] {
     return std::make_shared<dnnl::primitive>(dnnl::batch_normalization_forward(bn_forward_pd(md, attrs.epsilon, true)));
@@ -122,8 +116,9 @@ void batch_norm_inference_cpu(const KernelArgs& a) {
   BnLayout l = bn_layout(y.shape(), attrs.axis);
   memory::desc md = onednn_desc(y, l.dims, l.strides, kOp);
   if (y.numel() == 0) return;
-  Tensor x = dense(a.in[0]), mean = dense(a.in[1]), var = dense(a.in[2]), gamma = dense(a.in[3]),
-         beta = dense(a.in[4]);
+  Tensor x = detail::contiguous_cpu(a.in[0]), mean = detail::contiguous_cpu(a.in[1]),
+         var = detail::contiguous_cpu(a.in[2]), gamma = detail::contiguous_cpu(a.in[3]),
+         beta = detail::contiguous_cpu(a.in[4]);
   const std::string key = key_of("bn_infer", l.dims, attrs.epsilon, l.strides);
   auto prim = primitive_cache().get_or_create<dnnl::primitive>(key, [&] {
     return std::make_shared<dnnl::primitive>(
@@ -154,8 +149,9 @@ void batch_norm_backward_cpu(const KernelArgs& a) {
     std::fill_n(static_cast<float*>(dbeta.data_ptr()), l.c, 0.0f);
     return;
   }
-  Tensor x = dense(a.in[0]), gamma = dense(a.in[1]), mean = dense(a.in[2]), var = dense(a.in[3]),
-         dy = dense(a.in[4]);
+  Tensor x = detail::contiguous_cpu(a.in[0]), gamma = detail::contiguous_cpu(a.in[1]),
+         mean = detail::contiguous_cpu(a.in[2]), var = detail::contiguous_cpu(a.in[3]),
+         dy = detail::contiguous_cpu(a.in[4]);
   const std::string key = key_of("bn_backward", l.dims, attrs.epsilon, l.strides);
   auto prim = primitive_cache().get_or_create<dnnl::primitive>(key, [&] {
     dnnl::batch_normalization_backward::desc d(prop_kind::backward, md, md, static_cast<float>(attrs.epsilon),
@@ -191,8 +187,7 @@ LnLayout ln_layout(const Tensor& x, int64_t begin_axis) {
 
 dnnl::layer_normalization_forward::primitive_desc ln_forward_pd(const memory::desc& md, const memory::desc& sd,
                                                                 double eps) {
-  dnnl::layer_normalization_forward::desc d(prop_kind::forward_training, md, sd, static_cast<float>(eps),
-                                            kScaleShift);
+  dnnl::layer_normalization_forward::desc d(prop_kind::forward_training, md, sd, static_cast<float>(eps), kScaleShift);
   return {d, onednn_engine()};
 }
 
@@ -211,7 +206,8 @@ void layer_norm_cpu(const KernelArgs& a) {
     return;
   }
   memory::desc sd = vec_desc(y, l.rows, kOp), pd_scale = vec_desc(y, l.cols, kOp);
-  Tensor x = dense(a.in[0]), gamma = dense(a.in[1]), beta = dense(a.in[2]);
+  Tensor x = detail::contiguous_cpu(a.in[0]), gamma = detail::contiguous_cpu(a.in[1]),
+         beta = detail::contiguous_cpu(a.in[2]);
   const std::string key = key_of("ln_fwd", l.dims(), attrs.epsilon);
   auto prim = primitive_cache().get_or_create<dnnl::primitive>(key, [&] {
     return std::make_shared<dnnl::primitive>(dnnl::layer_normalization_forward(ln_forward_pd(md, sd, attrs.epsilon)));
@@ -240,8 +236,9 @@ void layer_norm_backward_cpu(const KernelArgs& a) {
     return;
   }
   memory::desc sd = vec_desc(dx, l.rows, kOp), vd = vec_desc(dx, l.cols, kOp);
-  Tensor x = dense(a.in[0]), gamma = dense(a.in[1]), mean = dense(a.in[2]), var = dense(a.in[3]),
-         dy = dense(a.in[4]);
+  Tensor x = detail::contiguous_cpu(a.in[0]), gamma = detail::contiguous_cpu(a.in[1]),
+         mean = detail::contiguous_cpu(a.in[2]), var = detail::contiguous_cpu(a.in[3]),
+         dy = detail::contiguous_cpu(a.in[4]);
   const std::string key = key_of("ln_bwd", l.dims(), attrs.epsilon);
   auto prim = primitive_cache().get_or_create<dnnl::primitive>(key, [&] {
     dnnl::layer_normalization_backward::desc d(prop_kind::backward, md, md, sd, static_cast<float>(attrs.epsilon),

@@ -13,13 +13,6 @@ namespace {
 
 using dims = dnnl::memory::dims;
 
-Tensor as_contiguous(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  detail::copy_cpu(t, c);
-  return c;
-}
-
 struct Geometry {
   dnnl::memory::desc src, dst;
   dims strides, kernel, pad_l, pad_r;
@@ -33,8 +26,13 @@ dnnl::memory::desc nhwc_desc(const Shape& s, dnnl::memory::data_type dt) {
 
 Geometry geometry(const Shape& xs, const Shape& ys, const PoolAttrs& a, DType dtype, const char* op) {
   const auto dt = onednn_dtype(dtype, op);
-  Geometry g{nhwc_desc(xs, dt), nhwc_desc(ys, dt), {a.strides[0], a.strides[1]}, {a.window[0], a.window[1]},
-             {a.pad_before[0], a.pad_before[1]}, {a.pad_after[0], a.pad_after[1]}, op};
+  Geometry g{nhwc_desc(xs, dt),
+             nhwc_desc(ys, dt),
+             {a.strides[0], a.strides[1]},
+             {a.window[0], a.window[1]},
+             {a.pad_before[0], a.pad_before[1]},
+             {a.pad_after[0], a.pad_after[1]},
+             op};
   g.key += std::to_string(static_cast<int>(dt));
   for (const auto* v : {&xs, &ys}) {
     g.key += '|';
@@ -57,7 +55,7 @@ constexpr auto kAvg = dnnl::algorithm::pooling_avg_exclude_padding;
 void pool_forward(const KernelArgs& args, dnnl::algorithm alg, const char* op) {
   const Tensor& y = args.out[0];
   if (y.numel() == 0) return;
-  const Tensor x = as_contiguous(args.in[0]);
+  const Tensor x = detail::contiguous_cpu(args.in[0]);
   Geometry g = geometry(x.shape(), y.shape(), args.get<PoolAttrs>(), y.dtype(), op);
   auto prim = cached_primitive<dnnl::pooling_forward>(g.key, op, [&] {
     return std::make_shared<dnnl::pooling_forward>(forward_pd(g, dnnl::prop_kind::forward_inference, alg));
@@ -80,7 +78,7 @@ struct MaxPoolBackwardPrims {
 void max_pool_backward_cpu(const KernelArgs& args) {
   const Tensor& gx = args.out[0];
   if (gx.numel() == 0) return;
-  const Tensor x = as_contiguous(args.in[0]), gy = as_contiguous(args.in[1]);
+  const Tensor x = detail::contiguous_cpu(args.in[0]), gy = detail::contiguous_cpu(args.in[1]);
   if (gy.numel() == 0) {
     std::memset(gx.data_ptr(), 0, gx.numel() * dtype_size(gx.dtype()));
     return;
@@ -88,8 +86,8 @@ void max_pool_backward_cpu(const KernelArgs& args) {
   Geometry g = geometry(x.shape(), gy.shape(), args.get<PoolAttrs>(), gx.dtype(), "max_pool_backward");
   auto p = cached_primitive<MaxPoolBackwardPrims>(g.key, "max_pool_backward", [&] {
     auto fwd = forward_pd(g, dnnl::prop_kind::forward_training, kMax);
-    dnnl::pooling_backward::primitive_desc bwd(
-        {kMax, g.src, g.dst, g.strides, g.kernel, g.pad_l, g.pad_r}, onednn_engine(), fwd);
+    dnnl::pooling_backward::primitive_desc bwd({kMax, g.src, g.dst, g.strides, g.kernel, g.pad_l, g.pad_r},
+                                               onednn_engine(), fwd);
     return std::make_shared<MaxPoolBackwardPrims>(
         MaxPoolBackwardPrims{dnnl::pooling_forward(fwd), dnnl::pooling_backward(bwd), fwd.workspace_desc()});
   });
@@ -109,7 +107,7 @@ void max_pool_backward_cpu(const KernelArgs& args) {
 void avg_pool_backward_cpu(const KernelArgs& args) {
   const Tensor& gx = args.out[0];
   if (gx.numel() == 0) return;
-  const Tensor gy = as_contiguous(args.in[0]);
+  const Tensor gy = detail::contiguous_cpu(args.in[0]);
   Geometry g = geometry(gx.shape(), gy.shape(), args.get<PoolAttrs>(), gx.dtype(), "avg_pool_backward");
   auto prim = cached_primitive<dnnl::pooling_backward>(g.key, "avg_pool_backward", [&] {
     auto fwd = forward_pd(g, dnnl::prop_kind::forward_training, kAvg);

@@ -15,14 +15,6 @@
 namespace keel::cpu {
 namespace {
 
-// Both paths want x dense like y (oneDNN softmax takes one descriptor for src and dst).
-Tensor dense(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  detail::copy_cpu(t, c);
-  return c;
-}
-
 struct Split {
   int64_t outer = 1, n = 1, inner = 1;
 };
@@ -80,8 +72,10 @@ void softmax_loop(const Tensor& x, const Tensor& y, const Split& sp) {
         }
       for (int64_t c = 0; c < sp.n; ++c)
         for (int64_t i = 0; i < sp.inner; ++i) {
-          if constexpr (kLog) ys[c * sp.inner + i] = xs[c * sp.inner + i] - m[i] - std::log(s[i]);
-          else ys[c * sp.inner + i] /= s[i];
+          if constexpr (kLog)
+            ys[c * sp.inner + i] = xs[c * sp.inner + i] - m[i] - std::log(s[i]);
+          else
+            ys[c * sp.inner + i] /= s[i];
         }
     }
   });
@@ -93,9 +87,11 @@ void softmax_cpu(const KernelArgs& a) {
   Split sp = split_at(y.shape(), a.get<SoftmaxAttrs>().axis);
   detail::visit_float(y.dtype(), kLog ? "log_softmax" : "softmax", [&]<class T>(detail::TypeTag<T>) {
     if (y.numel() == 0) return;
-    Tensor x = dense(a.in[0]);
-    if (std::is_same_v<T, float> && sp.inner == 1) softmax_onednn<kLog>(x, y, sp);
-    else softmax_loop<kLog, T>(x, y, sp);
+    Tensor x = detail::contiguous_cpu(a.in[0]);
+    if (std::is_same_v<T, float> && sp.inner == 1)
+      softmax_onednn<kLog>(x, y, sp);
+    else
+      softmax_loop<kLog, T>(x, y, sp);
   });
 }
 
