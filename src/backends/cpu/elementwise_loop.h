@@ -17,6 +17,7 @@
 #include "keel/core/config.h"
 #include "ops/broadcast.h"
 #include "ops/dispatch.h"
+#include "backends/cpu/stream_store.h"
 
 namespace keel::cpu {
 
@@ -212,8 +213,21 @@ void elementwise_loop(const KernelArgs& args, const F& f) {
     else is_flat = t.shape() == out.shape() && t.is_contiguous();
   }
   if (is_flat) {
+    const bool stream = n * static_cast<int64_t>(sizeof(Out)) >= kStreamingStoreBytes;
     parallel_range(n, [&](int64_t b, int64_t e) {
-      run_rows(o + b, advance(p0, b * flat[1]), advance(p1, b * flat[2]), advance(p2, b * flat[3]), flat, e - b, f);
+      if (!stream) {
+        run_rows(o + b, advance(p0, b * flat[1]), advance(p1, b * flat[2]), advance(p2, b * flat[3]), flat, e - b, f);
+        return;
+      }
+      // Compute a cache-resident tile, then stream it out (Note [Streaming stores]).
+      constexpr int64_t kTile = 4096 / sizeof(Out) * 4;
+      alignas(64) Out tile[kTile];
+      for (int64_t t = b; t < e; t += kTile) {
+        const int64_t len = std::min(kTile, e - t);
+        run_rows(tile, advance(p0, t * flat[1]), advance(p1, t * flat[2]), advance(p2, t * flat[3]), flat, len, f);
+        stream_copy(o + t, tile, len);
+      }
+      stream_fence();
     });
     return;
   }
