@@ -1,11 +1,20 @@
 // Op cases for softmax and log_softmax: last, first and middle axes, non-contiguous views, size-1 and
-// empty axes, large logits (stability).
+// empty axes, large logits (stability). SoftmaxBackward and LogSoftmaxBackward are also called directly
+// (forward-only: y is a real softmax / log_softmax output, g random); the gradient cases above reach them
+// through autograd.
 #include "ops/op_cases.h"
+#include "ops/softmax_attrs.h"
 
 namespace keel::testing {
 namespace {
 
 using V = std::vector<Tensor>;
+
+// (y, g) for the backward ops: y = softmax or log_softmax of random logits along `axis`.
+V backward_inputs(const Shape& shape, int64_t axis, bool log, DType dt, uint64_t seed) {
+  Tensor x = rand_uniform(shape, dt, seed, -2, 2);
+  return V{log ? ops::log_softmax(x, axis) : ops::softmax(x, axis), rand_uniform(shape, dt, seed + 1)};
+}
 
 KEEL_OP_CASES({
     OpCase{"softmax_last_axis", {OpId::Softmax},
@@ -41,6 +50,31 @@ KEEL_OP_CASES({
     OpCase{"log_softmax_1d", {OpId::LogSoftmax},
            [](DType dt) { return V{rand_uniform({7}, dt, 15, -2, 2)}; },
            [](const V& in) { return ops::log_softmax(in[0], 0); }, {0}},
+    OpCase{"softmax_backward_last_axis", {OpId::SoftmaxBackward},
+           [](DType dt) { return backward_inputs({3, 5}, -1, false, dt, 21); },
+           [](const V& in) { return detail::softmax_backward(in[0], in[1], -1); }, {}},
+    OpCase{"softmax_backward_middle_axis", {OpId::SoftmaxBackward},
+           [](DType dt) { return backward_inputs({2, 4, 3}, 1, false, dt, 23); },
+           [](const V& in) { return detail::softmax_backward(in[0], in[1], 1); }, {}},
+    OpCase{"softmax_backward_transposed", {OpId::SoftmaxBackward},
+           [](DType dt) { return backward_inputs({5, 3}, 0, false, dt, 25); },
+           [](const V& in) { return detail::softmax_backward(ops::transpose(in[0]), ops::transpose(in[1]), -1); },
+           {}},
+    OpCase{"softmax_backward_empty_batch", {OpId::SoftmaxBackward},
+           [](DType dt) { return backward_inputs({0, 4}, -1, false, dt, 27); },
+           [](const V& in) { return detail::softmax_backward(in[0], in[1], -1); }, {}},
+    OpCase{"log_softmax_backward_last_axis", {OpId::LogSoftmaxBackward},
+           [](DType dt) { return backward_inputs({3, 5}, -1, true, dt, 31); },
+           [](const V& in) { return detail::log_softmax_backward(in[0], in[1], -1); }, {}},
+    OpCase{"log_softmax_backward_middle_axis", {OpId::LogSoftmaxBackward},
+           [](DType dt) { return backward_inputs({2, 4, 3}, 1, true, dt, 33); },
+           [](const V& in) { return detail::log_softmax_backward(in[0], in[1], 1); }, {}},
+    OpCase{"log_softmax_backward_transposed", {OpId::LogSoftmaxBackward},
+           [](DType dt) { return backward_inputs({5, 3}, 0, true, dt, 35); },
+           [](const V& in) {
+             return detail::log_softmax_backward(ops::transpose(in[0]), ops::transpose(in[1]), -1);
+           },
+           {}},
 });
 
 }  // namespace

@@ -1,24 +1,21 @@
-// Gradients of Softmax and LogSoftmax from the saved output y:
+// Gradients of Softmax and LogSoftmax from the saved output y, through their backward ops:
 //   softmax: dx = y·(g - sum(g·y, axis)),  log_softmax: dx = g - exp(y)·sum(g, axis).
+// The backward ops are not differentiable (no second order through softmax).
 #include "autograd/grad_rules.h"
-#include "keel/ops/elementwise.h"
-#include "keel/ops/reduction.h"
 #include "ops/softmax_attrs.h"
 
 namespace keel {
 namespace {
 
 std::vector<Tensor> softmax_grad(const GradCtx& ctx) {
-  const int64_t axis = ctx.attrs<SoftmaxAttrs>().axis;
   const Tensor& y = ctx.output(0);
-  const Tensor g = ctx.grad();
-  return {ops::multiply(y, ops::subtract(g, ops::sum(ops::multiply(g, y), {axis}, /*keepdims=*/true)))};
+  // A seed passed to backward() may have another dtype; the backward op wants y's.
+  return {detail::softmax_backward(y, ctx.grad(0).astype(y.dtype()), ctx.attrs<SoftmaxAttrs>().axis)};
 }
 
 std::vector<Tensor> log_softmax_grad(const GradCtx& ctx) {
-  const int64_t axis = ctx.attrs<SoftmaxAttrs>().axis;
-  const Tensor g = ctx.grad();
-  return {ops::subtract(g, ops::multiply(ops::exp(ctx.output(0)), ops::sum(g, {axis}, /*keepdims=*/true)))};
+  const Tensor& y = ctx.output(0);
+  return {detail::log_softmax_backward(y, ctx.grad(0).astype(y.dtype()), ctx.attrs<SoftmaxAttrs>().axis)};
 }
 
 KEEL_REGISTER_GRAD(Softmax, softmax_grad);
