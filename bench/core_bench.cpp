@@ -29,6 +29,18 @@ void BM_KeelMatmul(benchmark::State& state) {
   set_flops(state, 2.0 * m * k * n);
 }
 
+// The fused dense layer x·W + b at the same shapes (the bias adds m·n flops, not counted).
+void BM_KeelDense(benchmark::State& state) {
+  const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  NoGradGuard no_grad;
+  Tensor x = random::normal({m, k}), w = random::normal({k, n}), b = random::normal({n});
+  for (auto _ : state) {
+    Tensor y = ops::dense(x, w, b);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  set_flops(state, 2.0 * m * k * n);
+}
+
 void BM_OneDnnSgemm(benchmark::State& state) {
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
   std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n);
@@ -45,6 +57,7 @@ void matmul_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_KeelMatmul)->Apply(matmul_shapes);
 BENCHMARK(BM_OneDnnSgemm)->Apply(matmul_shapes);
+BENCHMARK(BM_KeelDense)->Apply(matmul_shapes);
 
 // --- conv2d at the mnist_convnet shapes: (batch, h, w, cin) -> cout, 3x3 valid ---
 void BM_Conv2dForward(benchmark::State& state) {
