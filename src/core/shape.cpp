@@ -33,6 +33,14 @@ std::string shape_str(const Shape& s) {
   return os.str();
 }
 
+AxisSplit split_at_axis(const Shape& s, int64_t axis) {
+  AxisSplit sp;
+  sp.n = s[axis];
+  for (int64_t d = 0; d < axis; ++d) sp.outer *= s[d];
+  for (int64_t d = axis + 1; d < static_cast<int64_t>(s.size()); ++d) sp.inner *= s[d];
+  return sp;
+}
+
 int64_t normalize_axis(int64_t axis, int64_t ndim, std::string_view op) {
   KEEL_CHECK(axis >= -ndim && axis < ndim, IndexError, op, ": axis ", axis, " is out of bounds for a tensor of rank ",
              ndim);

@@ -17,6 +17,13 @@ int64_t shape_numel(const Shape& s);
 Strides contiguous_strides(const Shape& s);
 /// "(2, 3)" as Keras prints shapes; "()" for a scalar.
 std::string shape_str(const Shape& s);
+/// A shape seen as (outer, n, inner) around one axis: row-major element (o, k, i) is at (o·n + k)·inner + i.
+struct AxisSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+  int64_t at(int64_t o, int64_t k, int64_t i) const { return (o * n + k) * inner + i; }
+};
+/// `axis` must already be normalised.
+AxisSplit split_at_axis(const Shape& s, int64_t axis);
 /// Maps a possibly negative axis into [0, ndim); throws IndexError naming `op`, the axis and the rank.
 int64_t normalize_axis(int64_t axis, int64_t ndim, std::string_view op);
 /// Normalises, sorts and de-duplicates axes (empty input means all axes when `empty_means_all`).

@@ -36,10 +36,7 @@ void softmax_ce_cpu(const KernelArgs& a) {
   const Tensor& loss = a.out[0];
   const Shape& s = a.in[1].shape();
   const int64_t axis = a.get<SoftmaxCrossEntropyAttrs>().axis;
-  int64_t outer = 1, inner = 1;
-  const int64_t n = s[axis];
-  for (int64_t d = 0; d < axis; ++d) outer *= s[d];
-  for (int64_t d = axis + 1; d < static_cast<int64_t>(s.size()); ++d) inner *= s[d];
+  const auto [outer, n, inner] = split_at_axis(s, axis);
   detail::visit_float(loss.dtype(), "softmax_cross_entropy_with_logits", [&]<class T>(detail::TypeTag<T>) {
     if (loss.numel() == 0) return;
     T* out = static_cast<T*>(loss.data_ptr());

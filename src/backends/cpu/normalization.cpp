@@ -51,10 +51,8 @@ struct BnLayout {
   memory::dims dims, strides;
 };
 BnLayout bn_layout(const Shape& s, int64_t axis) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= s[d];
-  for (int64_t d = axis + 1; d < static_cast<int64_t>(s.size()); ++d) inner *= s[d];
-  BnLayout l{s[axis], outer * inner, {}, {}};
+  const auto [outer, c, inner] = split_at_axis(s, axis);
+  BnLayout l{c, outer * inner, {}, {}};
   if (inner == 1) {
     // N must divide outer: the first axis when it lies before the channel axis; (M, C) is one image of M pixels.
     const int64_t n = (axis >= 2 && s[0] > 0) ? s[0] : 1;

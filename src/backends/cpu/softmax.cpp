@@ -16,19 +16,8 @@
 namespace keel::cpu {
 namespace {
 
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-Split split_at(const Shape& s, int64_t axis) {
-  Split sp;
-  sp.n = s[axis];
-  for (int64_t d = 0; d < axis; ++d) sp.outer *= s[d];
-  for (int64_t d = axis + 1; d < static_cast<int64_t>(s.size()); ++d) sp.inner *= s[d];
-  return sp;
-}
-
 template <bool kLog>
-void softmax_onednn(const Tensor& x, const Tensor& y, const Split& sp) {
+void softmax_onednn(const Tensor& x, const Tensor& y, const AxisSplit& sp) {
   const char* op = kLog ? "log_softmax" : "softmax";
   dnnl::memory::dims dims{sp.outer, sp.n};  // (rows, classes), the axis dense
   dnnl::memory::desc md = onednn_desc(x, dims, {sp.n, 1}, op);
@@ -52,7 +41,7 @@ void softmax_onednn(const Tensor& x, const Tensor& y, const Split& sp) {
 // Loop form: per outer index, running max and sum over the axis for all inner positions at
 // once, so the innermost loop is contiguous.
 template <bool kLog, class T>
-void softmax_loop(const Tensor& x, const Tensor& y, const Split& sp) {
+void softmax_loop(const Tensor& x, const Tensor& y, const AxisSplit& sp) {
   const T* in = static_cast<const T*>(x.data_ptr());
   T* out = static_cast<T*>(y.data_ptr());
   const int64_t slab = sp.n * sp.inner;
@@ -85,7 +74,7 @@ void softmax_loop(const Tensor& x, const Tensor& y, const Split& sp) {
 template <bool kLog>
 void softmax_cpu(const KernelArgs& a) {
   const Tensor& y = a.out[0];
-  Split sp = split_at(y.shape(), a.get<SoftmaxAttrs>().axis);
+  AxisSplit sp = split_at_axis(y.shape(), a.get<SoftmaxAttrs>().axis);
   detail::visit_float(y.dtype(), kLog ? "log_softmax" : "softmax", [&]<class T>(detail::TypeTag<T>) {
     if (y.numel() == 0) return;
     Tensor x = detail::contiguous_cpu(a.in[0]);
@@ -99,7 +88,7 @@ void softmax_cpu(const KernelArgs& a) {
 // Backward from the forward output y and the incoming gradient g (DNNL_ARG_DST and DNNL_ARG_DIFF_DST).
 // oneDNN's backward primitive_desc takes a forward_training primitive_desc of the same shape as a hint.
 template <bool kLog>
-void softmax_backward_onednn(const Tensor& y, const Tensor& g, const Tensor& dx, const Split& sp) {
+void softmax_backward_onednn(const Tensor& y, const Tensor& g, const Tensor& dx, const AxisSplit& sp) {
   const char* op = kLog ? "log_softmax_backward" : "softmax_backward";
   dnnl::memory::dims dims{sp.outer, sp.n};
   dnnl::memory::desc md = onednn_desc(y, dims, {sp.n, 1}, op);
@@ -130,7 +119,7 @@ void softmax_backward_onednn(const Tensor& y, const Tensor& g, const Tensor& dx,
 // (of g·y for softmax, of g for log_softmax) for all inner positions, then dx:
 //   softmax dx = y·(g - s),  log_softmax dx = g - exp(y)·s.
 template <bool kLog, class T>
-void softmax_backward_loop(const Tensor& y, const Tensor& g, const Tensor& dx, const Split& sp) {
+void softmax_backward_loop(const Tensor& y, const Tensor& g, const Tensor& dx, const AxisSplit& sp) {
   const T* yp = static_cast<const T*>(y.data_ptr());
   const T* gp = static_cast<const T*>(g.data_ptr());
   T* out = static_cast<T*>(dx.data_ptr());
@@ -164,7 +153,7 @@ void softmax_backward_loop(const Tensor& y, const Tensor& g, const Tensor& dx, c
 template <bool kLog>
 void softmax_backward_cpu(const KernelArgs& a) {
   const Tensor& dx = a.out[0];
-  Split sp = split_at(dx.shape(), a.get<SoftmaxAttrs>().axis);
+  AxisSplit sp = split_at_axis(dx.shape(), a.get<SoftmaxAttrs>().axis);
   detail::visit_float(dx.dtype(), kLog ? "log_softmax_backward" : "softmax_backward", [&]<class T>(detail::TypeTag<T>) {
     if (dx.numel() == 0) return;
     Tensor y = detail::contiguous_cpu(a.in[0]), g = detail::contiguous_cpu(a.in[1]);

@@ -38,10 +38,7 @@ void softmax_ce_ref(const KernelArgs& a) {
   const Tensor& x = a.in[1];
   const Tensor& loss = a.out[0];
   const int64_t axis = a.get<SoftmaxCrossEntropyAttrs>().axis;
-  int64_t outer = 1, inner = 1;
-  const int64_t n = x.shape()[axis];
-  for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[d];
-  for (int64_t d = axis + 1; d < x.ndim(); ++d) inner *= x.shape()[d];
+  const auto [outer, n, inner] = split_at_axis(x.shape(), axis);
   detail::visit_float(loss.dtype(), "softmax_cross_entropy_with_logits", [&]<class T>(detail::TypeTag<T>) {
     T* out = static_cast<T*>(loss.data_ptr());
     for (int64_t o = 0; o < outer; ++o)

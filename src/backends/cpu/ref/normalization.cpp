@@ -11,28 +11,16 @@ namespace {
 
 using detail::read_as_double;
 
-struct Split {
-  int64_t outer = 1, c = 1, inner = 1;
-  int64_t at(int64_t o, int64_t ch, int64_t i) const { return (o * c + ch) * inner + i; }
-};
-Split split_at(const Shape& s, int64_t axis) {
-  Split sp;
-  sp.c = s[axis];
-  for (int64_t d = 0; d < axis; ++d) sp.outer *= s[d];
-  for (int64_t d = axis + 1; d < static_cast<int64_t>(s.size()); ++d) sp.inner *= s[d];
-  return sp;
-}
-
 template <class T>
 T* ptr(const Tensor& t) { return static_cast<T*>(t.data_ptr()); }
 
 void batch_norm_train_ref(const KernelArgs& a) {
   const Tensor &x = a.in[0], &gamma = a.in[1], &beta = a.in[2];
   const auto& attrs = a.get<BatchNormAttrs>();
-  Split sp = split_at(x.shape(), attrs.axis);
+  AxisSplit sp = split_at_axis(x.shape(), attrs.axis);
   const double m = static_cast<double>(sp.outer * sp.inner);
   detail::visit_float(x.dtype(), "batch_norm_train", [&]<class T>(detail::TypeTag<T>) {
-    for (int64_t ch = 0; ch < sp.c; ++ch) {
+    for (int64_t ch = 0; ch < sp.n; ++ch) {
       double mean = 0, var = 0;
       for (int64_t o = 0; o < sp.outer; ++o)
         for (int64_t i = 0; i < sp.inner; ++i) mean += read_as_double(x, sp.at(o, ch, i));
@@ -56,10 +44,10 @@ void batch_norm_train_ref(const KernelArgs& a) {
 void batch_norm_inference_ref(const KernelArgs& a) {
   const Tensor &x = a.in[0], &mean = a.in[1], &var = a.in[2], &gamma = a.in[3], &beta = a.in[4];
   const auto& attrs = a.get<BatchNormAttrs>();
-  Split sp = split_at(x.shape(), attrs.axis);
+  AxisSplit sp = split_at_axis(x.shape(), attrs.axis);
   detail::visit_float(x.dtype(), "batch_norm_inference", [&]<class T>(detail::TypeTag<T>) {
     for (int64_t o = 0; o < sp.outer; ++o)
-      for (int64_t ch = 0; ch < sp.c; ++ch)
+      for (int64_t ch = 0; ch < sp.n; ++ch)
         for (int64_t i = 0; i < sp.inner; ++i) {
           int64_t k = sp.at(o, ch, i);
           double inv = 1.0 / std::sqrt(read_as_double(var, ch) + attrs.epsilon);
@@ -74,10 +62,10 @@ void batch_norm_inference_ref(const KernelArgs& a) {
 void batch_norm_backward_ref(const KernelArgs& a) {
   const Tensor &x = a.in[0], &gamma = a.in[1], &mean = a.in[2], &var = a.in[3], &dy = a.in[4];
   const auto& attrs = a.get<BatchNormAttrs>();
-  Split sp = split_at(x.shape(), attrs.axis);
+  AxisSplit sp = split_at_axis(x.shape(), attrs.axis);
   const double m = static_cast<double>(sp.outer * sp.inner);
   detail::visit_float(x.dtype(), "batch_norm_backward", [&]<class T>(detail::TypeTag<T>) {
-    for (int64_t ch = 0; ch < sp.c; ++ch) {
+    for (int64_t ch = 0; ch < sp.n; ++ch) {
       double mu = read_as_double(mean, ch);
       double inv = 1.0 / std::sqrt(read_as_double(var, ch) + attrs.epsilon);
       double dbeta = 0, dgamma = 0;

@@ -16,10 +16,7 @@ void softmax_ref(const KernelArgs& a) {
   const Tensor& y = a.out[0];
   const int64_t axis = a.get<SoftmaxAttrs>().axis;
   // x seen as (outer, n, inner) in row-major logical order.
-  int64_t outer = 1, inner = 1;
-  const int64_t n = x.shape()[axis];
-  for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[d];
-  for (int64_t d = axis + 1; d < x.ndim(); ++d) inner *= x.shape()[d];
+  const auto [outer, n, inner] = split_at_axis(x.shape(), axis);
   detail::visit_float(y.dtype(), kLog ? "log_softmax" : "softmax", [&]<class T>(detail::TypeTag<T>) {
     T* out = static_cast<T*>(y.data_ptr());
     for (int64_t o = 0; o < outer; ++o)
@@ -42,10 +39,7 @@ template <bool kLog>
 void softmax_backward_ref(const KernelArgs& a) {
   const Tensor& dx = a.out[0];
   const int64_t axis = a.get<SoftmaxAttrs>().axis;
-  int64_t outer = 1, inner = 1;
-  const int64_t n = dx.shape()[axis];
-  for (int64_t d = 0; d < axis; ++d) outer *= dx.shape()[d];
-  for (int64_t d = axis + 1; d < dx.ndim(); ++d) inner *= dx.shape()[d];
+  const auto [outer, n, inner] = split_at_axis(dx.shape(), axis);
   const std::vector<double> y = to_doubles(a.in[0]), g = to_doubles(a.in[1]);
   std::vector<double> out(y.size());
   for (int64_t o = 0; o < outer; ++o)
