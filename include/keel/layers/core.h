@@ -1,0 +1,87 @@
+// Core layers: Input / InputLayer and Dense.
+//   auto x = layers::Input({784});                       // a SymbolicTensor of shape (None, 784)
+//   auto h = layers::Dense(64, "relu")(x);
+//   layers::Dense(10, {.activation = "softmax", .use_bias = false});
+#pragma once
+#include <optional>
+#include <string>
+#include "keel/layers/activations.h"
+#include "keel/layers/layer.h"
+
+namespace keel::layers {
+
+// --- Input ---
+
+struct InputOptions {
+  std::optional<int64_t> batch_size = std::nullopt;
+  DType dtype = DType::f32;
+  std::string name = "";
+};
+
+/// The layer behind Input(): it has no weights and passes its input through.
+class InputLayerImpl : public Layer {
+ public:
+  /// `batch_shape` includes the batch dimension (kUnknownDim when unknown).
+  InputLayerImpl(Shape batch_shape, DType dtype = DType::f32, std::string name = "");
+  const Shape& batch_shape() const { return batch_shape_; }
+  DType dtype() const { return dtype_; }
+  /// The symbolic tensor this layer produces (what Input() returns).
+  const SymbolicTensor& output() const { return output_; }
+
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                          const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+
+  /// Creates the layer and its output node (done once, by Input()).
+  static std::shared_ptr<InputLayerImpl> create(Shape batch_shape, DType dtype, std::string name);
+
+ private:
+  Shape batch_shape_;
+  DType dtype_;
+  SymbolicTensor output_;
+};
+
+/// keras.Input: `shape` excludes the batch dimension (kUnknownDim for unknown extents).
+SymbolicTensor Input(const Shape& shape, InputOptions options = {});
+/// The InputLayer that produced a symbolic tensor, or nullptr.
+std::shared_ptr<InputLayerImpl> input_layer_of(const SymbolicTensor& x);
+
+// --- Dense ---
+
+struct DenseOptions {
+  ActivationFn activation = {};
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer bias_initializer = "zeros";
+  std::string name = "";
+};
+
+class DenseImpl : public UnaryLayer {
+ public:
+  DenseImpl(int64_t units, DenseOptions options = {});
+  void build(const Shape& input_shape) override;
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+  int64_t units() const { return units_; }
+  const ActivationFn& activation() const { return options_.activation; }
+  const Variable& kernel() const { return kernel_; }
+  const Variable& bias() const { return bias_; }  // undefined when use_bias is false
+
+ private:
+  int64_t units_;
+  DenseOptions options_;
+  Variable kernel_, bias_;
+};
+
+/// The handle users write: layers::Dense(64, "relu") or layers::Dense(64, {.activation = "relu"}).
+class Dense : public LayerHolder<DenseImpl> {
+ public:
+  Dense(int64_t units, DenseOptions options = {});
+  Dense(int64_t units, ActivationFn activation);
+};
+
+}  // namespace keel::layers

@@ -1,0 +1,226 @@
+// The layer contract (keras.layers.Layer): build / call / compute_output_shape / get_config, weights
+// created with add_weight, auto-naming, trainable flags, and calls on concrete or symbolic tensors.
+//
+// A layer object lives behind a handle (LayerHandle, or the typed LayerHolder<Impl> that the
+// factories in keel/layers/*.h return), so one layer can be kept in a variable, put in a model and
+// called on several inputs while sharing its weights:
+//   auto dense = layers::Dense(64, "relu");            // LayerHolder<layers::DenseImpl>
+//   SymbolicTensor h = dense(layers::Input({32}));     // functional use
+//   Tensor y = dense(x);                               // eager use; builds on the first call
+//   dense->kernel();                                   // the typed handle reaches the implementation
+//
+// A custom layer derives from UnaryLayer (one input, one output) or Layer (any number):
+//   class Scale : public UnaryLayer {
+//    public:
+//     Scale() : UnaryLayer("Scale") {}
+//     void build(const Shape& s) override { w_ = add_weight("w", {s.back()}, "ones"); }
+//     Tensor call(const Tensor& x, const CallContext&) override { return x * w_.value(); }
+//     Shape compute_output_shape(const Shape& s) const override { return s; }
+//    private:
+//     Variable w_;
+//   };
+//   auto scale = make_layer<Scale>();
+#pragma once
+#include <concepts>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+#include <nlohmann/json_fwd.hpp>
+#include "keel/core/tensor.h"
+#include "keel/core/variable.h"
+#include "keel/initializers/initializers.h"
+
+namespace keel {
+
+class Layer;
+struct Node;
+
+/// A dimension not known before data arrives (Keras's None), e.g. the batch dimension.
+inline constexpr int64_t kUnknownDim = -1;
+/// "(None, 28, 28, 1)" as Keras prints shapes with unknown dimensions.
+std::string partial_shape_str(const Shape& shape);
+
+/// A value in a functional graph (Keras's KerasTensor): its shape (batch dimension kUnknownDim) and
+/// dtype, and the layer call that produces it.
+struct SymbolicTensor {
+  Shape shape;
+  DType dtype = DType::f32;
+  std::shared_ptr<Node> node;
+  int index = 0;  // which output of node
+};
+
+/// One call of a layer on symbolic tensors.
+struct Node {
+  std::shared_ptr<Layer> layer;
+  std::vector<SymbolicTensor> inputs;
+  std::vector<Shape> output_shapes;
+  std::vector<DType> output_dtypes;
+};
+
+/// What a built layer accepts for one input (Keras's InputSpec); checked on every call.
+struct InputSpec {
+  std::optional<int64_t> ndim;
+  std::optional<int64_t> min_ndim;
+  std::map<int64_t, int64_t> axes;  // axis (negative counts from the end) -> required extent
+};
+
+struct CallContext {
+  bool training = false;  // Dropout and BatchNormalization behave differently while training
+};
+
+class Layer : public std::enable_shared_from_this<Layer> {
+ public:
+  /// `class_name` is the Keras class name ("Dense"); an empty `name` is generated from it ("dense_1").
+  explicit Layer(std::string class_name, std::string name = "", bool trainable = true);
+  virtual ~Layer();
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& class_name() const { return class_name_; }
+  bool trainable() const { return trainable_; }
+  /// Applies to this layer and every tracked sub-layer, as in Keras.
+  virtual void set_trainable(bool trainable);
+  bool built() const { return built_; }
+
+  // --- the Keras contract ---
+  /// Creates the weights for inputs of these shapes (batch dimension may be kUnknownDim). Overrides
+  /// must end by calling Layer::build (or UnaryLayer's) so the layer counts as built.
+  virtual void build(const std::vector<Shape>& input_shapes);
+  virtual std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) = 0;
+  virtual std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const = 0;
+  /// Output dtypes for symbolic calls; float32 for every output unless overridden.
+  virtual std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                                  const std::vector<Shape>& input_shapes) const;
+  /// Keras's config dict: {"name", "trainable", "dtype"} plus each layer's constructor arguments.
+  virtual nlohmann::json get_config() const;
+
+  // --- running ---
+  /// Builds from the inputs' shapes on first use, checks input_spec(), then runs call(). Errors name
+  /// the layer and the expected and received shapes.
+  std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, bool training = false);
+  /// For layers with one input and one output.
+  Tensor operator()(const Tensor& x, bool training = false);
+  /// Records a Node: builds the layer from the symbolic shapes and returns its symbolic outputs.
+  std::vector<SymbolicTensor> call_symbolic(const std::vector<SymbolicTensor>& inputs);
+
+  // --- weights (Keras order: own trainable, own non-trainable, then tracked sub-layers) ---
+  Variable add_weight(const std::string& name, const Shape& shape, const Initializer& initializer = "glorot_uniform",
+                      bool trainable = true, DType dtype = DType::f32);
+  std::vector<Variable> weights() const;
+  std::vector<Variable> trainable_weights() const;
+  std::vector<Variable> non_trainable_weights() const;
+  std::vector<Tensor> get_weights() const;
+  /// Checks the count and every shape (ValueError naming the layer, the expected and received values).
+  void set_weights(const std::vector<Tensor>& values);
+  /// ValueError if the layer is not built.
+  int64_t count_params() const;
+
+  /// A sub-layer whose weights are this layer's (RNN cell, Bidirectional halves, attention projections).
+  void track(std::shared_ptr<Layer> sublayer);
+  const std::vector<std::shared_ptr<Layer>>& tracked_layers() const { return tracked_; }
+  /// Sets every variable's path to `prefix/<layer name>/.../<variable name>`.
+  void set_variable_paths(const std::string& prefix);
+
+  const std::vector<InputSpec>& input_spec() const { return input_spec_; }
+
+ protected:
+  /// Set by build(): one entry per input.
+  std::vector<InputSpec> input_spec_;
+  /// The number of inputs call() takes; checked before building (nullopt: any number ≥ 1).
+  std::optional<size_t> expected_inputs_ = 1;
+
+ private:
+  void check_inputs(const std::vector<Shape>& shapes) const;
+
+  std::string class_name_, name_;
+  bool trainable_ = true;
+  bool built_ = false;
+  std::vector<Variable> own_weights_;
+  std::vector<std::shared_ptr<Layer>> tracked_;
+};
+
+/// Base of layers with one input and one output: implement the single-tensor forms.
+class UnaryLayer : public Layer {
+ public:
+  using Layer::Layer;
+  using Layer::build;
+  using Layer::call;
+  using Layer::compute_output_shape;
+  using Layer::operator();
+
+  /// Overrides must end by calling UnaryLayer::build(shape).
+  virtual void build(const Shape& input_shape);
+  virtual Tensor call(const Tensor& x, const CallContext& ctx) = 0;
+  virtual Shape compute_output_shape(const Shape& input_shape) const = 0;
+
+  void build(const std::vector<Shape>& input_shapes) final;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) final;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const final;
+};
+
+/// A value type sharing one layer; what models store and users pass around.
+class LayerHandle {
+ public:
+  LayerHandle() = default;
+  template <class T>
+    requires std::derived_from<T, Layer>
+  LayerHandle(std::shared_ptr<T> layer) : layer_(std::move(layer)) {}  // NOLINT: implicit upcast
+
+  Layer* get() const { return layer_.get(); }
+  Layer* operator->() const { return layer_.get(); }
+  Layer& operator*() const { return *layer_; }
+  const std::shared_ptr<Layer>& ptr() const { return layer_; }
+  explicit operator bool() const { return layer_ != nullptr; }
+
+  /// Symbolic calls (functional models). A layer with several outputs needs call_symbolic.
+  SymbolicTensor operator()(const SymbolicTensor& x) const;
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& xs) const;
+  /// Eager calls.
+  Tensor operator()(const Tensor& x, bool training = false) const;
+  std::vector<Tensor> operator()(const std::vector<Tensor>& xs, bool training = false) const;
+  std::vector<SymbolicTensor> call_symbolic(const std::vector<SymbolicTensor>& xs) const;
+
+ private:
+  std::shared_ptr<Layer> layer_;
+};
+
+/// A handle that knows the layer's concrete type: `handle->kernel()`.
+template <class Impl>
+class LayerHolder : public LayerHandle {
+ public:
+  LayerHolder() = default;
+  explicit LayerHolder(std::shared_ptr<Impl> impl) : LayerHandle(std::move(impl)) {}
+  Impl* get() const { return static_cast<Impl*>(LayerHandle::get()); }
+  Impl* operator->() const { return get(); }
+  Impl& operator*() const { return *get(); }
+  std::shared_ptr<Impl> impl() const { return std::static_pointer_cast<Impl>(ptr()); }
+};
+
+template <class Impl, class... Args>
+LayerHolder<Impl> make_layer(Args&&... args) {
+  return LayerHolder<Impl>(std::make_shared<Impl>(std::forward<Args>(args)...));
+}
+
+namespace layers {
+
+/// Rebuilds a layer from its config (the "config" dict of a serialised layer).
+using LayerFactory = std::function<LayerHandle(const nlohmann::json& config)>;
+/// Makes `class_name` known to deserialize(); KEEL_REGISTER_LAYER calls it at load time.
+bool register_layer(const std::string& class_name, LayerFactory factory);
+/// Keras's serialised form: {"module": "keras.layers", "class_name", "config", "build_config"?}.
+nlohmann::json serialize(const LayerHandle& layer);
+/// Inverse of serialize (also accepts a bare {"class_name", "config"}); unknown class → ValueError.
+LayerHandle deserialize(const nlohmann::json& serialized);
+
+}  // namespace layers
+}  // namespace keel
+
+#define KEEL_LAYER_CONCAT_INNER(a, b) a##b
+#define KEEL_LAYER_CONCAT(a, b) KEEL_LAYER_CONCAT_INNER(a, b)
+/// KEEL_REGISTER_LAYER("Dense", factory): registers a config factory when the library loads.
+#define KEEL_REGISTER_LAYER(class_name, factory) \
+  static const bool KEEL_LAYER_CONCAT(keel_layer_registered_, __LINE__) = ::keel::layers::register_layer(class_name, factory)

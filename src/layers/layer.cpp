@@ -1,0 +1,281 @@
+#include "keel/layers/layer.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "keel/core/naming.h"
+
+namespace keel {
+
+std::string partial_shape_str(const Shape& shape) {
+  std::ostringstream os;
+  os << '(';
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) os << ", ";
+    if (shape[i] == kUnknownDim) os << "None";
+    else os << shape[i];
+  }
+  if (shape.size() == 1) os << ',';
+  os << ')';
+  return os.str();
+}
+
+Layer::Layer(std::string class_name, std::string name, bool trainable)
+    : class_name_(std::move(class_name)),
+      name_(name.empty() ? naming::unique_name(naming::to_snake_case(class_name_)) : std::move(name)),
+      trainable_(trainable) {}
+
+Layer::~Layer() = default;
+
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  for (auto& sub : tracked_) sub->set_trainable(trainable);
+}
+
+void Layer::build(const std::vector<Shape>&) { built_ = true; }
+
+std::vector<DType> Layer::compute_output_dtype(const std::vector<DType>&, const std::vector<Shape>& input_shapes) const {
+  return std::vector<DType>(compute_output_shape(input_shapes).size(), DType::f32);
+}
+
+nlohmann::json Layer::get_config() const {
+  return {{"name", name_}, {"trainable", trainable_}, {"dtype", "float32"}};
+}
+
+namespace {
+std::vector<Shape> with_unknown_batch(std::vector<Shape> shapes) {
+  for (auto& s : shapes)
+    if (!s.empty()) s[0] = kUnknownDim;
+  return shapes;
+}
+}  // namespace
+
+void Layer::check_inputs(const std::vector<Shape>& shapes) const {
+  KEEL_CHECK(!expected_inputs_ || shapes.size() == *expected_inputs_, ValueError, "Layer \"", name_, "\" expects ",
+             *expected_inputs_, " input(s), but it received ", shapes.size(), " input tensors");
+  KEEL_CHECK(!shapes.empty(), ValueError, "Layer \"", name_, "\" was called without inputs");
+  for (size_t i = 0; i < input_spec_.size() && i < shapes.size(); ++i) {
+    const InputSpec& spec = input_spec_[i];
+    const Shape& s = shapes[i];
+    const int64_t rank = static_cast<int64_t>(s.size());
+    KEEL_CHECK(!spec.ndim || rank == *spec.ndim, ShapeError, "Input ", i, " of layer \"", name_,
+               "\" is incompatible with the layer: expected ndim=", *spec.ndim, ", found ndim=", rank,
+               ". Full shape received: ", partial_shape_str(s));
+    KEEL_CHECK(!spec.min_ndim || rank >= *spec.min_ndim, ShapeError, "Input ", i, " of layer \"", name_,
+               "\" is incompatible with the layer: expected min_ndim=", *spec.min_ndim, ", found ndim=", rank,
+               ". Full shape received: ", partial_shape_str(s));
+    for (const auto& [axis, size] : spec.axes) {
+      const int64_t a = axis < 0 ? axis + rank : axis;
+      KEEL_CHECK(a >= 0 && a < rank && (s[a] == size || s[a] == kUnknownDim), ShapeError, "Input ", i,
+                 " of layer \"", name_, "\" is incompatible with the layer: expected axis ", axis,
+                 " of input shape to have value ", size, ", but received input with shape ", partial_shape_str(s));
+    }
+  }
+}
+
+std::vector<Tensor> Layer::operator()(const std::vector<Tensor>& inputs, bool training) {
+  std::vector<Shape> shapes;
+  for (const auto& t : inputs) {
+    KEEL_CHECK(t.defined(), ValueError, "Layer \"", name_, "\" received an undefined tensor");
+    shapes.push_back(t.shape());
+  }
+  if (!built_) {
+    check_inputs(shapes);
+    build(with_unknown_batch(shapes));
+  }
+  check_inputs(shapes);
+  return call(inputs, CallContext{.training = training});
+}
+
+Tensor Layer::operator()(const Tensor& x, bool training) {
+  std::vector<Tensor> out = (*this)(std::vector<Tensor>{x}, training);
+  KEEL_CHECK(out.size() == 1, ValueError, "Layer \"", name_, "\" returns ", out.size(),
+             " outputs; call it with a list of inputs to get them all");
+  return out[0];
+}
+
+std::vector<SymbolicTensor> Layer::call_symbolic(const std::vector<SymbolicTensor>& inputs) {
+  std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
+  for (const auto& t : inputs) {
+    shapes.push_back(t.shape);
+    dtypes.push_back(t.dtype);
+  }
+  if (!built_) {
+    check_inputs(shapes);
+    build(shapes);
+  }
+  check_inputs(shapes);
+  auto node = std::make_shared<Node>();
+  node->layer = shared_from_this();
+  node->inputs = inputs;
+  node->output_shapes = compute_output_shape(shapes);
+  node->output_dtypes = compute_output_dtype(dtypes, shapes);
+  std::vector<SymbolicTensor> outputs;
+  for (size_t i = 0; i < node->output_shapes.size(); ++i)
+    outputs.push_back(SymbolicTensor{node->output_shapes[i], node->output_dtypes[i], node, static_cast<int>(i)});
+  return outputs;
+}
+
+Variable Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
+                           bool trainable, DType dtype) {
+  for (int64_t d : shape)
+    KEEL_CHECK(d >= 0, ShapeError, "Layer \"", name_, "\": weight '", name, "' cannot have shape ",
+               partial_shape_str(shape), " (every dimension must be known when the layer is built)");
+  Variable v(name, initializer(shape, dtype), trainable);
+  v.set_path(name_ + "/" + name);
+  own_weights_.push_back(v);
+  return v;
+}
+
+std::vector<Variable> Layer::weights() const {
+  std::vector<Variable> out;
+  auto add = [&out](const Variable& v) {
+    for (const auto& w : out)
+      if (w.is_same(v)) return;
+    out.push_back(v);
+  };
+  for (const auto& v : own_weights_)
+    if (v.trainable()) add(v);
+  for (const auto& v : own_weights_)
+    if (!v.trainable()) add(v);
+  for (const auto& sub : tracked_)
+    for (const auto& v : sub->weights()) add(v);
+  return out;
+}
+
+std::vector<Variable> Layer::trainable_weights() const {
+  std::vector<Variable> out;
+  if (!trainable_) return out;
+  // Own trainable variables, then each tracked sub-layer's trainable ones (a frozen sub-layer has none).
+  for (const auto& v : own_weights_)
+    if (v.trainable()) out.push_back(v);
+  for (const auto& sub : tracked_)
+    for (const auto& v : sub->trainable_weights()) {
+      bool seen = false;
+      for (const auto& w : out) seen = seen || w.is_same(v);
+      if (!seen) out.push_back(v);
+    }
+  return out;
+}
+
+std::vector<Variable> Layer::non_trainable_weights() const {
+  std::vector<Variable> trainable = trainable_weights();
+  std::vector<Variable> out;
+  for (const auto& v : weights()) {
+    bool is_trainable = false;
+    for (const auto& t : trainable) is_trainable = is_trainable || t.is_same(v);
+    if (!is_trainable) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<Tensor> Layer::get_weights() const {
+  std::vector<Tensor> out;
+  for (const auto& v : weights()) out.push_back(v.value().detach().clone());
+  return out;
+}
+
+void Layer::set_weights(const std::vector<Tensor>& values) {
+  std::vector<Variable> vars = weights();
+  KEEL_CHECK(values.size() == vars.size(), ValueError, "Layer \"", name_, "\": you called set_weights with a list of ",
+             values.size(), " weights, but the layer expects ", vars.size(), " weights");
+  for (size_t i = 0; i < vars.size(); ++i)
+    KEEL_CHECK(values[i].defined() && values[i].shape() == vars[i].shape(), ShapeError, "Layer \"", name_,
+               "\": weight ", i, " ('", vars[i].path(), "') has shape ", shape_str(vars[i].shape()),
+               " but set_weights received shape ", values[i].defined() ? shape_str(values[i].shape()) : "undefined");
+  for (size_t i = 0; i < vars.size(); ++i) vars[i].assign(values[i]);
+}
+
+int64_t Layer::count_params() const {
+  KEEL_CHECK(built_, ValueError, "You tried to call count_params on layer \"", name_,
+             "\", but the layer isn't built. You can build it manually via: layer.build(input_shapes)");
+  int64_t n = 0;
+  for (const auto& v : weights()) n += v.numel();
+  return n;
+}
+
+void Layer::track(std::shared_ptr<Layer> sublayer) {
+  KEEL_CHECK(sublayer != nullptr, ValueError, "Layer \"", name_, "\": cannot track an empty layer handle");
+  tracked_.push_back(std::move(sublayer));
+}
+
+void Layer::set_variable_paths(const std::string& prefix) {
+  const std::string base = prefix.empty() ? name_ : prefix + "/" + name_;
+  for (auto& v : own_weights_) v.set_path(base + "/" + v.name());
+  for (auto& sub : tracked_) sub->set_variable_paths(base);
+}
+
+// --- UnaryLayer ---
+
+void UnaryLayer::build(const Shape& input_shape) { Layer::build(std::vector<Shape>{input_shape}); }
+
+void UnaryLayer::build(const std::vector<Shape>& input_shapes) { build(input_shapes.at(0)); }
+
+std::vector<Tensor> UnaryLayer::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  return {call(inputs.at(0), ctx)};
+}
+
+std::vector<Shape> UnaryLayer::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  return {compute_output_shape(input_shapes.at(0))};
+}
+
+// --- LayerHandle ---
+
+SymbolicTensor LayerHandle::operator()(const SymbolicTensor& x) const {
+  return (*this)(std::vector<SymbolicTensor>{x});
+}
+
+SymbolicTensor LayerHandle::operator()(const std::vector<SymbolicTensor>& xs) const {
+  std::vector<SymbolicTensor> out = call_symbolic(xs);
+  KEEL_CHECK(out.size() == 1, ValueError, "Layer \"", layer_->name(), "\" returns ", out.size(),
+             " outputs; use call_symbolic() to get them all");
+  return out[0];
+}
+
+Tensor LayerHandle::operator()(const Tensor& x, bool training) const { return (*layer_)(x, training); }
+
+std::vector<Tensor> LayerHandle::operator()(const std::vector<Tensor>& xs, bool training) const {
+  return (*layer_)(xs, training);
+}
+
+std::vector<SymbolicTensor> LayerHandle::call_symbolic(const std::vector<SymbolicTensor>& xs) const {
+  KEEL_CHECK(layer_ != nullptr, ValueError, "call on an empty layer handle");
+  return layer_->call_symbolic(xs);
+}
+
+// --- registry ---
+
+namespace layers {
+namespace {
+std::map<std::string, LayerFactory>& registry() {
+  static std::map<std::string, LayerFactory> r;
+  return r;
+}
+}  // namespace
+
+bool register_layer(const std::string& class_name, LayerFactory factory) {
+  registry()[class_name] = std::move(factory);
+  return true;
+}
+
+nlohmann::json serialize(const LayerHandle& layer) {
+  return {{"module", "keras.layers"}, {"class_name", layer->class_name()}, {"config", layer->get_config()}};
+}
+
+LayerHandle deserialize(const nlohmann::json& serialized) {
+  KEEL_CHECK(serialized.is_object() && serialized.contains("class_name") && serialized.contains("config"), ValueError,
+             "layers::deserialize: expected an object with \"class_name\" and \"config\", got ", serialized.dump());
+  const std::string cls = serialized.at("class_name").get<std::string>();
+  auto it = registry().find(cls);
+  if (it == registry().end()) {
+    std::string known;
+    for (const auto& [name, f] : registry()) known += (known.empty() ? "" : ", ") + name;
+    throw ValueError("layers::deserialize: unknown layer class '" + cls + "'. Known layers: " + known);
+  }
+  return it->second(serialized.at("config"));
+}
+
+}  // namespace layers
+}  // namespace keel
