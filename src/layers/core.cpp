@@ -74,7 +74,10 @@ void DenseImpl::build(const Shape& input_shape) {
              partial_shape_str(input_shape), " must be known to build a Dense layer");
   kernel_ = add_weight("kernel", {in, units_}, options_.kernel_initializer);
   if (options_.use_bias) bias_ = add_weight("bias", {units_}, options_.bias_initializer);
-  input_spec_ = {InputSpec{.min_ndim = 2, .axes = {{-1, in}}}};
+  InputSpec spec;
+  spec.min_ndim = 2;
+  spec.axes[-1] = in;
+  input_spec_ = {spec};
   UnaryLayer::build(input_shape);
 }
 

@@ -6,8 +6,10 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <nlohmann/json_fwd.hpp>
 #include "keel/core/tensor.h"
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 #include "keel/core/tensor.h"
 
 namespace keel {

@@ -132,6 +132,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<InputSpec> input_spec_;
   /// The number of inputs call() takes; checked before building (nullopt: any number ≥ 1).
   std::optional<size_t> expected_inputs_ = 1;
+  /// Forgets the tracked sub-layers (a Sequential model re-tracks its layers after pop()).
+  void clear_tracked() { tracked_.clear(); }
+  /// Marks the layer built without building anything (models whose layers are already built).
+  void mark_built() { built_ = true; }
 
  private:
   void check_inputs(const std::vector<Shape>& shapes) const;

@@ -1,0 +1,182 @@
+// The Trainer (keras.trainers.Trainer): compile / fit / evaluate / predict and the *_on_batch forms,
+// with Keras's semantics (keras-reference §7.4, §8). Model derives from it; the trainer reaches the
+// network through the few virtual functions at the bottom.
+//   model.compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}});
+//   History h = model.fit(x, y, {.batch_size = 64, .epochs = 10, .validation_split = 0.1});
+//   auto scores = model.evaluate(x_test, y_test);        // {"accuracy": ..., "loss": ...}
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keel/core/tensor.h"
+#include "keel/core/variable.h"
+#include "keel/data/dataset.h"
+#include "keel/losses/losses.h"
+#include "keel/metrics/metrics.h"
+#include "keel/optimizers/optimizer.h"
+#include "keel/training/callback.h"
+
+namespace keel {
+
+namespace training_detail {
+struct Batch;
+class EpochData;
+}  // namespace training_detail
+
+/// Keras's `verbose`: "auto" (= 1), 0 (silent), 1 (progress bar), 2 (one line per epoch).
+class Verbose {
+ public:
+  Verbose(int level) : level_(level) {}  // NOLINT: implicit, as Keras takes ints
+  Verbose(const char* mode);             // NOLINT: "auto"
+  int level() const { return level_; }
+
+ private:
+  int level_ = 1;
+};
+
+struct CompileOptions {
+  OptimizerArg optimizer = "rmsprop";
+  /// One loss for every output, or one per output (in output order).
+  std::vector<LossArg> loss = {};
+  std::vector<double> loss_weights = {};
+  std::vector<MetricArg> metrics = {};
+  std::vector<MetricArg> weighted_metrics = {};
+  bool run_eagerly = false;
+};
+
+/// validation_data for fit: (x, y[, sample_weight]) arrays or a Dataset of such elements.
+struct ValidationData {
+  ValidationData(Tensor x, Tensor y, Tensor sample_weight = Tensor())
+      : x{std::move(x)}, y{std::move(y)}, sample_weight(std::move(sample_weight)) {}
+  ValidationData(std::vector<Tensor> x, std::vector<Tensor> y, Tensor sample_weight = Tensor())
+      : x(std::move(x)), y(std::move(y)), sample_weight(std::move(sample_weight)) {}
+  ValidationData(data::Dataset dataset) : dataset(std::move(dataset)) {}  // NOLINT: implicit
+  std::vector<Tensor> x, y;
+  Tensor sample_weight;
+  std::optional<data::Dataset> dataset;
+};
+
+struct FitOptions {
+  std::optional<int64_t> batch_size = std::nullopt;  // 32 for arrays
+  int epochs = 1;
+  Verbose verbose = "auto";
+  std::vector<CallbackArg> callbacks = {};
+  double validation_split = 0.0;
+  std::optional<ValidationData> validation_data = std::nullopt;
+  bool shuffle = true;
+  std::map<int64_t, double> class_weight = {};
+  Tensor sample_weight = Tensor();
+  int initial_epoch = 0;
+  std::optional<int64_t> steps_per_epoch = std::nullopt;
+  std::optional<int64_t> validation_steps = std::nullopt;
+  std::optional<int64_t> validation_batch_size = std::nullopt;
+  int validation_freq = 1;
+};
+
+struct EvaluateOptions {
+  std::optional<int64_t> batch_size = std::nullopt;
+  Verbose verbose = "auto";
+  Tensor sample_weight = Tensor();
+  std::optional<int64_t> steps = std::nullopt;
+  std::vector<CallbackArg> callbacks = {};
+};
+
+struct PredictOptions {
+  std::optional<int64_t> batch_size = std::nullopt;
+  Verbose verbose = "auto";
+  std::optional<int64_t> steps = std::nullopt;
+  std::vector<CallbackArg> callbacks = {};
+};
+
+class Trainer {
+ public:
+  Trainer();
+  virtual ~Trainer();
+
+  void compile(CompileOptions options = {});
+  bool compiled() const { return compiled_; }
+
+  History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
+  History fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, FitOptions options = {});
+  /// Elements of (x, y) or (x, y, sample_weight); batch the dataset first (as with tf.data).
+  History fit(const data::Dataset& dataset, FitOptions options = {});
+
+  /// {"loss": ..., "<metric>": ...}
+  std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
+  std::map<std::string, double> evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                         EvaluateOptions options = {});
+  std::map<std::string, double> evaluate(const data::Dataset& dataset, EvaluateOptions options = {});
+
+  /// Single-output models; predict_outputs returns every output.
+  Tensor predict(const Tensor& x, PredictOptions options = {});
+  Tensor predict(const data::Dataset& dataset, PredictOptions options = {});
+  std::vector<Tensor> predict_outputs(const std::vector<Tensor>& x, PredictOptions options = {});
+
+  /// One step on one batch; the returned logs are the metric results after it (metrics are not reset
+  /// between calls unless reset_metrics is true, as in Keras).
+  std::map<std::string, double> train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = Tensor(),
+                                               bool reset_metrics = true);
+  std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = Tensor(),
+                                              bool reset_metrics = true);
+  Tensor predict_on_batch(const Tensor& x);
+
+  // --- what callbacks use ---
+  bool stop_training = false;
+  /// Throws ValueError if not compiled.
+  Optimizer& optimizer() const;
+  std::shared_ptr<Optimizer> optimizer_ptr() const { return optimizer_; }
+  /// The compiled metrics, once fit/evaluate has seen data (loss tracker first).
+  std::vector<std::shared_ptr<Metric>> metrics() const;
+  /// +1/-1 for a metric (or "val_" metric) by name, 0 when unknown; "loss" is -1.
+  int metric_direction(const std::string& name) const;
+  /// fit's starting epoch may be moved by callbacks (BackupAndRestore).
+  std::optional<int> initial_epoch_override;
+
+  // --- implemented by the model ---
+  virtual std::vector<Tensor> get_weights() const = 0;
+  virtual void set_weights(const std::vector<Tensor>& weights) = 0;
+
+ protected:
+  /// The network's forward pass on a batch.
+  virtual std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training) = 0;
+  /// Builds the network from the first batch's shapes when it has no input shape yet (lazy Sequential).
+  virtual void build_from_data(const std::vector<Shape>& input_shapes) = 0;
+  virtual std::vector<Variable> trainable_variables() const = 0;
+  virtual std::vector<Variable> all_variables() const = 0;
+  /// Names used for per-output loss keys of multi-output models.
+  virtual std::vector<std::string> output_names() const = 0;
+  /// Optimizer variables are counted by summary() once the optimizer is built.
+  const CompileOptions& compile_options() const { return compile_options_; }
+
+ private:
+  using Batch = training_detail::Batch;
+  using EpochData = training_detail::EpochData;
+  struct CompiledOutput;
+
+  void require_compiled(const char* what) const;
+  void build_compiled(const Batch& batch, const std::vector<Tensor>& outputs);
+  std::vector<Shape> input_shapes_of(const Batch& batch) const;
+  Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output);
+  void update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, double loss,
+                      const std::vector<double>& per_output_losses);
+  void reset_metrics();
+  Logs metric_logs() const;
+  Logs train_step(const Batch& batch);
+  Logs test_step(const Batch& batch);
+  History fit_data(EpochData& train, std::optional<EpochData>& validation, const FitOptions& options);
+  Logs evaluate_data(EpochData& data, const std::vector<std::shared_ptr<Callback>>& callbacks, int verbose,
+                     bool standalone);
+  std::vector<Tensor> predict_data(EpochData& data, const PredictOptions& options);
+
+  bool compiled_ = false;
+  CompileOptions compile_options_;
+  std::shared_ptr<Optimizer> optimizer_;
+  std::vector<std::unique_ptr<CompiledOutput>> outputs_;  // resolved losses and metrics per output
+  double loss_total_ = 0, loss_count_ = 0;  // the "loss" tracker: batch losses weighted by batch size
+  bool metrics_built_ = false;
+};
+
+}  // namespace keel

@@ -1,0 +1,168 @@
+// Sequential models (keras/src/models/sequential.py, keras-reference §1.1): a stack of layers that is
+// traced symbolically as soon as the input shape is known, or built from the first batch.
+#include <nlohmann/json.hpp>
+
+#include "keel/models/model.h"
+
+namespace keel {
+
+using layers::InputLayerImpl;
+using layers::input_layer_of;
+
+SequentialImpl::SequentialImpl(std::string name) : ModelImpl("Sequential", std::move(name)) {
+  expected_inputs_ = 1;
+}
+
+void SequentialImpl::add_input(const SymbolicTensor& input) {
+  auto layer = input_layer_of(input);
+  KEEL_CHECK(layer != nullptr, ValueError, "Sequential \"", name(),
+             "\": only layers and layers::Input() tensors can be added; got a symbolic tensor produced by layer \"",
+             input.node && input.node->layer ? input.node->layer->name() : "?", "\"");
+  KEEL_CHECK(!input_layer_ && layers_.empty(), ValueError, "Sequential \"", name(),
+             "\": an Input can only be the first entry of a Sequential model (it already has ",
+             input_layer_ ? "an input" : "layers", ")");
+  input_layer_ = layer;
+  trace();
+}
+
+void SequentialImpl::add(const LayerHandle& layer) {
+  KEEL_CHECK(layer, ValueError, "Sequential \"", name(), "\": cannot add an empty layer handle");
+  if (auto input = std::dynamic_pointer_cast<InputLayerImpl>(layer.ptr())) {
+    add_input(input->output());
+    return;
+  }
+  for (const auto& l : layers_)
+    KEEL_CHECK(l->name() != layer->name(), ValueError, "All layers added to a Sequential model should have unique "
+               "names. Name \"", layer->name(), "\" is already the name of a layer in this model. Update the `name` "
+               "argument to pass a unique name.");
+  layers_.push_back(layer);
+  track_layers(layers_);
+  if (input_layer_) trace();
+}
+
+void SequentialImpl::pop() {
+  KEEL_CHECK(!layers_.empty(), ValueError, "There are no layers in the model to pop");
+  layers_.pop_back();
+  track_layers(layers_);
+  if (input_layer_) trace();
+}
+
+void SequentialImpl::build_for(const Shape& input_shape) {
+  KEEL_CHECK(!input_shape.empty(), ValueError, "Sequential.build: the input shape must include the batch dimension");
+  if (input_layer_) return;
+  input_layer_ = InputLayerImpl::create(input_shape, DType::f32, "");
+  trace();
+}
+
+void SequentialImpl::build(const std::vector<Shape>& input_shapes) {
+  KEEL_CHECK(input_shapes.size() == 1, ValueError, "Sequential \"", name(), "\" takes one input, got ",
+             input_shapes.size());
+  Shape s = input_shapes[0];
+  if (!s.empty()) s[0] = kUnknownDim;
+  build_for(s);
+}
+
+void SequentialImpl::build_from_data(const std::vector<Shape>& input_shapes) {
+  if (!input_layer_) build(input_shapes);
+}
+
+void SequentialImpl::trace() {
+  traced_.clear();
+  SymbolicTensor x = input_layer_->output();
+  for (const auto& l : layers_) {
+    std::vector<SymbolicTensor> out = l.call_symbolic({x});
+    KEEL_CHECK(out.size() == 1, ValueError, "All layers in a Sequential model should have a single output tensor; "
+               "layer \"", l->name(), "\" has ", out.size(), ". For multi-output layers, use the functional API.");
+    x = out[0];
+    traced_.push_back(x);
+  }
+  input_spec_.assign(1, InputSpec());
+  input_spec_[0].ndim = static_cast<int64_t>(input_layer_->batch_shape().size());
+  for (size_t a = 1; a < input_layer_->batch_shape().size(); ++a)
+    if (input_layer_->batch_shape()[a] != kUnknownDim)
+      input_spec_[0].axes[static_cast<int64_t>(a)] = input_layer_->batch_shape()[a];
+  track_layers(layers_);
+  mark_built();
+}
+
+std::vector<Tensor> SequentialImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  Tensor x = inputs.at(0);
+  for (const auto& l : layers_) x = (*l)(x, ctx.training);
+  return {x};
+}
+
+std::vector<Shape> SequentialImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  std::vector<Shape> shapes = input_shapes;
+  for (const auto& l : layers_) shapes = l->compute_output_shape(shapes);
+  return shapes;
+}
+
+std::vector<SymbolicTensor> SequentialImpl::inputs() const {
+  KEEL_CHECK(input_layer_ != nullptr, ValueError, "Sequential model \"", name(),
+             "\" has no defined input shape yet: give it an Input() first, call build(), or fit it on data");
+  return {input_layer_->output()};
+}
+
+std::vector<SymbolicTensor> SequentialImpl::outputs() const {
+  KEEL_CHECK(input_layer_ != nullptr, ValueError, "Sequential model \"", name(),
+             "\" has no defined output shape yet: give it an Input() first, call build(), or fit it on data");
+  return {traced_.empty() ? input_layer_->output() : traced_.back()};
+}
+
+Shape SequentialImpl::layer_output_shape(const Layer& layer) const {
+  for (size_t i = 0; i < layers_.size() && i < traced_.size(); ++i)
+    if (layers_[i].get() == &layer) return traced_[i].shape;
+  return {};
+}
+
+nlohmann::json SequentialImpl::get_config() const {
+  nlohmann::json layers_json = nlohmann::json::array();
+  if (input_layer_) layers_json.push_back(layers::serialize(LayerHandle(input_layer_)));
+  for (const auto& l : layers_) layers_json.push_back(layers::serialize(l));
+  nlohmann::json c = {{"name", name()}, {"trainable", trainable()}, {"dtype", "float32"}, {"layers", layers_json}};
+  if (input_layer_) {
+    nlohmann::json shape = nlohmann::json::array();
+    for (int64_t d : input_layer_->batch_shape()) shape.push_back(d == kUnknownDim ? nlohmann::json() : nlohmann::json(d));
+    c["build_input_shape"] = shape;
+  }
+  return c;
+}
+
+// --- handle ---
+
+Sequential::Sequential(std::vector<SequentialEntry> entries, SequentialOptions options)
+    : Model(std::make_shared<SequentialImpl>(std::move(options.name))) {
+  for (const auto& e : entries) add(e);
+  if (!options.trainable) get()->set_trainable(false);
+}
+
+void Sequential::add(const SequentialEntry& entry) const {
+  if (entry.input()) (*this)->add_input(*entry.input());
+  else (*this)->add(entry.layer());
+}
+
+void Sequential::pop() const { (*this)->pop(); }
+
+void Sequential::build(const Shape& input_shape) const { (*this)->build_for(input_shape); }
+
+}  // namespace keel
+
+namespace keel {
+namespace {
+// Sequential and Functional rebuild from their configs like any other layer.
+Shape batch_shape_from(const nlohmann::json& j) {
+  Shape s;
+  for (const auto& d : j) s.push_back(d.is_null() ? kUnknownDim : d.get<int64_t>());
+  return s;
+}
+}  // namespace
+
+KEEL_REGISTER_LAYER("Sequential", [](const nlohmann::json& c) -> LayerHandle {
+  auto model = std::make_shared<SequentialImpl>(c.value("name", std::string()));
+  for (const auto& l : c.at("layers")) model->add(layers::deserialize(l));
+  if (c.contains("build_input_shape") && !c.at("build_input_shape").is_null())
+    model->build_for(batch_shape_from(c.at("build_input_shape")));
+  if (!c.value("trainable", true)) model->set_trainable(false);
+  return LayerHandle(model);
+});
+}  // namespace keel

@@ -1,0 +1,67 @@
+// The data side of fit/evaluate/predict: arrays (or a Dataset) cut into batches, per-epoch shuffling,
+// validation split and class weights (keras-reference §8.2; keras/src/trainers/epoch_iterator.py).
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "keel/core/tensor.h"
+#include "keel/data/dataset.h"
+
+namespace keel::training_detail {
+
+struct Batch {
+  std::vector<Tensor> x, y;
+  Tensor sample_weight;  // (B,) or undefined
+  int64_t size = 0;
+};
+
+/// In-memory inputs, targets and sample weights with the same number of samples.
+class ArrayData {
+ public:
+  ArrayData(std::vector<Tensor> x, std::vector<Tensor> y, Tensor sample_weight);
+  int64_t size() const { return size_; }
+  /// The first `at` samples and the rest (views, no copy).
+  std::pair<ArrayData, ArrayData> split(int64_t at) const;
+  /// Turns {class: weight} into per-sample weights from the targets (argmax of one-hot, else rounded label).
+  void apply_class_weight(const std::map<int64_t, double>& class_weight);
+  /// Samples [begin, end) in order (views), or the given indices (a gather).
+  Batch range(int64_t begin, int64_t end) const;
+  Batch gather(const std::vector<int64_t>& indices) const;
+  Batch all() const { return range(0, size_); }
+
+ private:
+  std::vector<Tensor> x_, y_;
+  Tensor sample_weight_;
+  int64_t size_ = 0;
+};
+
+/// Batches for one pass after another, from arrays or from a Dataset.
+class EpochData {
+ public:
+  EpochData(ArrayData arrays, int64_t batch_size, bool shuffle, std::optional<int64_t> steps_per_epoch);
+  EpochData(data::Dataset dataset, std::optional<int64_t> steps_per_epoch);
+  /// Batches per epoch, or -1 when unknown.
+  int64_t steps() const;
+  void begin_epoch();
+  std::optional<Batch> next();
+
+ private:
+  void restart_arrays();
+
+  std::optional<ArrayData> arrays_;
+  int64_t batch_size_ = 32;
+  bool shuffle_ = false;
+  std::vector<int64_t> order_;
+  int64_t position_ = 0;
+
+  std::optional<data::Dataset> dataset_;
+  std::unique_ptr<data::ElementIterator> iterator_;
+
+  std::optional<int64_t> steps_per_epoch_;
+  int64_t steps_this_epoch_ = 0;
+};
+
+}  // namespace keel::training_detail

@@ -1,0 +1,480 @@
+// Trainer: the eager train/test/predict steps and the loops around them, following Keras's trainer
+// (keras/src/trainers/trainer.py, keras/src/backend/tensorflow/trainer.py) as keras-reference §7.4 and
+// §8 describe them.
+#include "keel/training/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "keel/core/autograd_meta.h"
+#include "keel/core/random.h"
+#include "keel/ops/elementwise.h"
+#include "keel/ops/manipulation.h"
+#include "keel/ops/reduction.h"
+#include "keel/training/progbar.h"
+#include "training/epoch_data.h"
+
+namespace keel {
+
+using training_detail::ArrayData;
+
+Verbose::Verbose(const char* mode) {
+  KEEL_CHECK(mode != nullptr && std::strcmp(mode, "auto") == 0, ValueError,
+             "verbose must be \"auto\", 0, 1 or 2; received \"", mode ? mode : "", "\"");
+  level_ = 1;
+}
+
+/// The resolved losses and metrics of one model output.
+struct Trainer::CompiledOutput {
+  std::string name;
+  std::shared_ptr<Loss> loss;  // null: this output has no loss
+  double loss_weight = 1.0;
+  std::vector<std::shared_ptr<Metric>> metrics;           // updated without sample weights
+  std::vector<std::shared_ptr<Metric>> weighted_metrics;  // updated with sample/class weights
+  double loss_total = 0, loss_count = 0;                  // per-output loss mean for multi-output logs
+};
+
+Trainer::Trainer() = default;
+Trainer::~Trainer() = default;
+
+void Trainer::compile(CompileOptions options) {
+  optimizer_ = options.optimizer.resolve();
+  compile_options_ = std::move(options);
+  outputs_.clear();
+  metrics_built_ = false;
+  loss_total_ = loss_count_ = 0;
+  compiled_ = true;
+}
+
+void Trainer::require_compiled(const char* what) const {
+  KEEL_CHECK(compiled_, ValueError, "You must call compile() before using the model (", what, " was called on a model "
+             "that is not compiled).");
+}
+
+Optimizer& Trainer::optimizer() const {
+  KEEL_CHECK(optimizer_ != nullptr, ValueError, "This model has no optimizer: call compile() first");
+  return *optimizer_;
+}
+
+std::vector<std::shared_ptr<Metric>> Trainer::metrics() const {
+  std::vector<std::shared_ptr<Metric>> out;
+  for (const auto& o : outputs_) {
+    out.insert(out.end(), o->metrics.begin(), o->metrics.end());
+    out.insert(out.end(), o->weighted_metrics.begin(), o->weighted_metrics.end());
+  }
+  return out;
+}
+
+int Trainer::metric_direction(const std::string& name) const {
+  std::string base = name.rfind("val_", 0) == 0 ? name.substr(4) : name;
+  if (base == "loss" || (base.size() > 5 && base.ends_with("_loss"))) return -1;
+  for (const auto& m : metrics())
+    if (m->name() == base) return m->direction();
+  return 0;
+}
+
+// --- resolving losses and metrics from the first batch's shapes (keras-reference §6.2, §7.1) ---
+
+namespace {
+
+/// "crossentropy"/"ce" pick binary, sparse or categorical cross-entropy from the shapes, as "accuracy" does.
+std::shared_ptr<Loss> resolve_loss(const LossArg& arg, const Shape& y_true, const Shape& y_pred) {
+  if (arg.is_string()) {
+    std::string id = arg.identifier();
+    if (id == "crossentropy" || id == "ce") {
+      const bool binary = !y_pred.empty() && y_pred.back() == 1;
+      const bool sparse = y_true.size() < y_pred.size() || (!y_true.empty() && y_true.back() == 1 && !binary);
+      id = binary ? "binary_crossentropy" : sparse ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
+    }
+    return losses::get(id);
+  }
+  return arg.resolve();
+}
+
+std::shared_ptr<Metric> resolve_metric(const MetricArg& arg, const Shape& y_true, const Shape& y_pred) {
+  return arg.resolve(y_true, y_pred);
+}
+
+}  // namespace
+
+void Trainer::build_compiled(const Batch& batch, const std::vector<Tensor>& outputs) {
+  if (metrics_built_) return;
+  const auto& opts = compile_options_;
+  const size_t n_out = outputs.size();
+  KEEL_CHECK(!opts.loss.empty(), ValueError, "compile() was called without a loss; fit and evaluate need one "
+             "(e.g. compile({.optimizer = \"adam\", .loss = \"mse\"}))");
+  KEEL_CHECK(opts.loss.size() == 1 || opts.loss.size() == n_out, ValueError, "compile() received ", opts.loss.size(),
+             " losses but the model has ", n_out, " outputs: give one loss, or one per output");
+  KEEL_CHECK(opts.loss_weights.empty() || opts.loss_weights.size() == n_out, ValueError, "compile() received ",
+             opts.loss_weights.size(), " loss_weights but the model has ", n_out, " outputs");
+  KEEL_CHECK(batch.y.size() == n_out, ValueError, "The model has ", n_out, " outputs but the data gives ",
+             batch.y.size(), " targets");
+  std::vector<std::string> names = output_names();
+  outputs_.clear();
+  for (size_t o = 0; o < n_out; ++o) {
+    auto out = std::make_unique<CompiledOutput>();
+    out->name = o < names.size() ? names[o] : "output_" + std::to_string(o);
+    const Shape& yt = batch.y[o].shape();
+    const Shape& yp = outputs[o].shape();
+    out->loss = resolve_loss(opts.loss.size() == 1 ? opts.loss[0] : opts.loss[o], yt, yp);
+    out->loss_weight = opts.loss_weights.empty() ? 1.0 : opts.loss_weights[o];
+    auto named = [&](std::shared_ptr<Metric> m) {
+      if (n_out > 1) m->set_name(out->name + "_" + m->name());
+      return m;
+    };
+    for (const auto& m : opts.metrics) out->metrics.push_back(named(resolve_metric(m, yt, yp)));
+    for (const auto& m : opts.weighted_metrics) {
+      auto metric = resolve_metric(m, yt, yp);
+      // A weighted metric whose name is already taken shows as weighted_<name>, as in Keras.
+      for (const auto& other : out->metrics)
+        if (other->name() == metric->name()) metric->set_name("weighted_" + metric->name());
+      out->weighted_metrics.push_back(named(metric));
+    }
+    outputs_.push_back(std::move(out));
+  }
+  metrics_built_ = true;
+}
+
+Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output) {
+  Tensor total;
+  for (size_t o = 0; o < outputs_.size(); ++o) {
+    const auto& out = *outputs_[o];
+    if (!out.loss) continue;
+    Tensor l = (*out.loss)(batch.y[o], outputs[o], batch.sample_weight);
+    if (per_output) per_output->push_back(l.detach().item<double>());
+    Tensor weighted = out.loss_weight == 1.0 ? l : l * out.loss_weight;
+    total = total.defined() ? total + weighted : weighted;
+  }
+  return total;
+}
+
+void Trainer::update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, double loss,
+                             const std::vector<double>& per_output_losses) {
+  NoGradGuard no_grad;
+  const double n = static_cast<double>(batch.size);
+  loss_total_ += loss * n;
+  loss_count_ += n;
+  for (size_t o = 0; o < outputs_.size(); ++o) {
+    auto& out = *outputs_[o];
+    Tensor pred = outputs[o].detach();
+    if (o < per_output_losses.size()) {
+      out.loss_total += per_output_losses[o] * n;
+      out.loss_count += n;
+    }
+    for (auto& m : out.metrics) m->update_state(batch.y[o], pred);
+    for (auto& m : out.weighted_metrics) m->update_state(batch.y[o], pred, batch.sample_weight);
+  }
+}
+
+void Trainer::reset_metrics() {
+  loss_total_ = loss_count_ = 0;
+  for (auto& out : outputs_) {
+    out->loss_total = out->loss_count = 0;
+    for (auto& m : out->metrics) m->reset_state();
+    for (auto& m : out->weighted_metrics) m->reset_state();
+  }
+}
+
+Logs Trainer::metric_logs() const {
+  Logs logs;
+  logs["loss"] = loss_count_ > 0 ? loss_total_ / loss_count_ : 0.0;
+  if (outputs_.size() > 1)
+    for (const auto& out : outputs_)
+      if (out->loss) logs[out->name + "_loss"] = out->loss_count > 0 ? out->loss_total / out->loss_count : 0.0;
+  for (const auto& m : metrics()) logs[m->name()] = m->result();
+  return logs;
+}
+
+std::vector<Shape> Trainer::input_shapes_of(const Batch& batch) const {
+  std::vector<Shape> shapes;
+  for (const auto& x : batch.x) {
+    Shape s = x.shape();
+    if (!s.empty()) s[0] = -1;
+    shapes.push_back(s);
+  }
+  return shapes;
+}
+
+// --- steps ---
+
+Logs Trainer::train_step(const Batch& batch) {
+  build_from_data(input_shapes_of(batch));
+  std::vector<Variable> vars = trainable_variables();
+  for (auto& v : vars) v.value().set_grad(Tensor());
+  std::vector<Tensor> outputs = forward(batch.x, /*training=*/true);
+  build_compiled(batch, outputs);
+  std::vector<double> per_output;
+  Tensor loss = total_loss(batch, outputs, &per_output);
+  const double loss_value = loss.detach().item<double>();
+  if (!vars.empty()) {
+    loss.backward();
+    std::vector<Tensor> grads;
+    for (auto& v : vars) grads.push_back(v.value().grad());
+    optimizer_->apply(grads, vars);
+    for (auto& v : vars) v.value().set_grad(Tensor());
+  }
+  update_metrics(batch, outputs, loss_value, per_output);
+  return metric_logs();
+}
+
+Logs Trainer::test_step(const Batch& batch) {
+  NoGradGuard no_grad;
+  build_from_data(input_shapes_of(batch));
+  std::vector<Tensor> outputs = forward(batch.x, /*training=*/false);
+  build_compiled(batch, outputs);
+  std::vector<double> per_output;
+  Tensor loss = total_loss(batch, outputs, &per_output);
+  update_metrics(batch, outputs, loss.item<double>(), per_output);
+  return metric_logs();
+}
+
+// --- loops ---
+
+namespace {
+
+std::vector<std::shared_ptr<Callback>> user_callbacks(const std::vector<CallbackArg>& args) {
+  std::vector<std::shared_ptr<Callback>> out;
+  for (const auto& a : args) out.push_back(a.get());
+  return out;
+}
+
+}  // namespace
+
+History Trainer::fit(const Tensor& x, const Tensor& y, FitOptions options) {
+  return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, std::move(options));
+}
+
+History Trainer::fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, FitOptions options) {
+  require_compiled("fit");
+  KEEL_CHECK(!options.batch_size || *options.batch_size > 0, ValueError,
+             "batch_size must be a positive integer; received batch_size=", *options.batch_size);
+  KEEL_CHECK(options.validation_split >= 0.0 && options.validation_split < 1.0, ValueError,
+             "validation_split must be in [0, 1); received ", options.validation_split);
+  KEEL_CHECK(options.class_weight.empty() || !options.sample_weight.defined(), ValueError,
+             "You cannot pass both class_weight and sample_weight to fit()");
+  KEEL_CHECK(options.class_weight.empty() || y.size() == 1, ValueError,
+             "class_weight is only supported for models with a single output");
+  ArrayData all(x, y, options.sample_weight);
+  std::optional<EpochData> validation;
+  ArrayData train_arrays = all;
+  if (options.validation_data) {
+    const ValidationData& v = *options.validation_data;
+    if (v.dataset) validation.emplace(*v.dataset, options.validation_steps);
+    else
+      validation.emplace(ArrayData(v.x, v.y, v.sample_weight),
+                         options.validation_batch_size.value_or(options.batch_size.value_or(32)), false,
+                         options.validation_steps);
+  } else if (options.validation_split > 0.0) {
+    // Keras takes the validation samples from the end, before any shuffling.
+    const int64_t n = all.size();
+    const int64_t split_at = static_cast<int64_t>(std::floor(static_cast<double>(n) * (1.0 - options.validation_split)));
+    KEEL_CHECK(split_at > 0 && split_at < n, ValueError, "validation_split=", options.validation_split, " leaves ",
+               split_at, " training and ", n - split_at, " validation samples out of ", n,
+               "; both must be non-empty");
+    auto [train_part, val_part] = all.split(split_at);
+    train_arrays = std::move(train_part);
+    validation.emplace(std::move(val_part), options.validation_batch_size.value_or(options.batch_size.value_or(32)),
+                       false, options.validation_steps);
+  }
+  if (!options.class_weight.empty()) train_arrays.apply_class_weight(options.class_weight);
+  int64_t batch_size = options.batch_size.value_or(32);
+  if (!options.batch_size && options.steps_per_epoch)
+    batch_size = std::max<int64_t>(1, (train_arrays.size() + *options.steps_per_epoch - 1) / *options.steps_per_epoch);
+  EpochData train(std::move(train_arrays), batch_size, options.shuffle, options.steps_per_epoch);
+  return fit_data(train, validation, options);
+}
+
+History Trainer::fit(const data::Dataset& dataset, FitOptions options) {
+  require_compiled("fit");
+  KEEL_CHECK(options.validation_split == 0.0, ValueError,
+             "validation_split is only supported for arrays, not for a Dataset; pass validation_data instead");
+  KEEL_CHECK(!options.batch_size, ValueError,
+             "Do not pass batch_size when fitting on a Dataset: batch the dataset instead (dataset.batch(n))");
+  std::optional<EpochData> validation;
+  if (options.validation_data) {
+    const ValidationData& v = *options.validation_data;
+    if (v.dataset) validation.emplace(*v.dataset, options.validation_steps);
+    else
+      validation.emplace(ArrayData(v.x, v.y, v.sample_weight), options.validation_batch_size.value_or(32), false,
+                         options.validation_steps);
+  }
+  EpochData train(dataset, options.steps_per_epoch);
+  return fit_data(train, validation, options);
+}
+
+History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation, const FitOptions& options) {
+  const int verbose = options.verbose.level();
+  auto history = std::make_shared<History>();
+  std::vector<std::shared_ptr<Callback>> cbs = user_callbacks(options.callbacks);
+  cbs.push_back(history);
+  if (verbose != 0) cbs.push_back(std::make_shared<callbacks::ProgbarLogger>());
+  CallbackList callbacks(cbs, this, CallbackParams{verbose, options.epochs, train.steps()});
+
+  stop_training = false;
+  initial_epoch_override.reset();
+  Logs logs;
+  callbacks.on_train_begin(logs);
+  const int first_epoch = initial_epoch_override.value_or(options.initial_epoch);
+  Logs epoch_logs;
+  int64_t total_steps_seen = 0;
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    reset_metrics();
+    Logs begin_logs;
+    callbacks.on_epoch_begin(epoch, begin_logs);
+    train.begin_epoch();
+    int64_t step = 0;
+    Logs batch_logs;
+    while (auto batch = train.next()) {
+      Logs begin;
+      callbacks.on_train_batch_begin(step, begin);
+      batch_logs = train_step(*batch);
+      callbacks.on_train_batch_end(step, batch_logs);
+      ++step;
+      ++total_steps_seen;
+      if (stop_training) break;
+    }
+    KEEL_CHECK(step > 0 || total_steps_seen > 0, ValueError,
+               "fit() received no data: the training set is empty (0 batches in epoch ", epoch + 1, ")");
+    if (step == 0) {
+      std::fprintf(stderr, "Warning: your input ran out of data; interrupting training. Make sure that your dataset "
+                           "can generate at least steps_per_epoch * epochs batches.\n");
+      break;
+    }
+    epoch_logs = metric_logs();
+    const bool validate = validation && (epoch + 1) % std::max(1, options.validation_freq) == 0;
+    if (validate) {
+      Logs val = evaluate_data(*validation, cbs, 0, /*standalone=*/false);
+      for (const auto& [k, v] : val) epoch_logs["val_" + k] = v;
+    }
+    callbacks.on_epoch_end(epoch, epoch_logs);
+  }
+  if (optimizer_ && optimizer_->built()) optimizer_->finalize_variable_values(trainable_variables());
+  callbacks.on_train_end(epoch_logs);
+  return *history;
+}
+
+Logs Trainer::evaluate_data(EpochData& data, const std::vector<std::shared_ptr<Callback>>& cbs, int verbose,
+                            bool standalone) {
+  reset_metrics();
+  std::vector<std::shared_ptr<Callback>> all = cbs;
+  if (standalone && verbose != 0) all.push_back(std::make_shared<callbacks::ProgbarLogger>());
+  CallbackList callbacks(all, this, CallbackParams{verbose, 1, data.steps()});
+  if (!standalone) {
+    // Inside fit the callbacks keep fit's params; only the hooks are shared.
+    callbacks = CallbackList(all, this, all.empty() ? CallbackParams{} : all.front()->params());
+  }
+  Logs logs;
+  callbacks.on_test_begin(logs);
+  data.begin_epoch();
+  int64_t step = 0;
+  Logs batch_logs = metric_logs();
+  while (auto batch = data.next()) {
+    Logs begin;
+    callbacks.on_test_batch_begin(step, begin);
+    batch_logs = test_step(*batch);
+    callbacks.on_test_batch_end(step, batch_logs);
+    ++step;
+  }
+  KEEL_CHECK(step > 0, ValueError, "evaluate() received no data: the dataset is empty");
+  Logs result = metric_logs();
+  callbacks.on_test_end(result);
+  return result;
+}
+
+std::map<std::string, double> Trainer::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
+  return evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, std::move(options));
+}
+
+std::map<std::string, double> Trainer::evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                                EvaluateOptions options) {
+  require_compiled("evaluate");
+  KEEL_CHECK(!options.batch_size || *options.batch_size > 0, ValueError,
+             "batch_size must be a positive integer; received batch_size=", *options.batch_size);
+  EpochData data(ArrayData(x, y, options.sample_weight), options.batch_size.value_or(32), false, options.steps);
+  return evaluate_data(data, user_callbacks(options.callbacks), options.verbose.level(), true);
+}
+
+std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset, EvaluateOptions options) {
+  require_compiled("evaluate");
+  EpochData data(dataset, options.steps);
+  return evaluate_data(data, user_callbacks(options.callbacks), options.verbose.level(), true);
+}
+
+std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions& options) {
+  std::vector<std::shared_ptr<Callback>> cbs = user_callbacks(options.callbacks);
+  if (options.verbose.level() != 0) cbs.push_back(std::make_shared<callbacks::ProgbarLogger>());
+  CallbackList callbacks(cbs, this, CallbackParams{options.verbose.level(), 1, data.steps()});
+  Logs logs;
+  callbacks.on_predict_begin(logs);
+  data.begin_epoch();
+  std::vector<std::vector<Tensor>> pieces;
+  int64_t step = 0;
+  while (auto batch = data.next()) {
+    Logs begin;
+    callbacks.on_predict_batch_begin(step, begin);
+    NoGradGuard no_grad;
+    build_from_data(input_shapes_of(*batch));
+    std::vector<Tensor> outs = forward(batch->x, false);
+    if (pieces.empty()) pieces.resize(outs.size());
+    for (size_t o = 0; o < outs.size(); ++o) pieces[o].push_back(outs[o]);
+    Logs end;
+    callbacks.on_predict_batch_end(step, end);
+    ++step;
+  }
+  KEEL_CHECK(step > 0, ValueError, "predict() received no data: the input is empty");
+  callbacks.on_predict_end(logs);
+  NoGradGuard no_grad;
+  std::vector<Tensor> result;
+  for (auto& p : pieces) result.push_back(p.size() == 1 ? p[0] : ops::concatenate(p, 0));
+  return result;
+}
+
+std::vector<Tensor> Trainer::predict_outputs(const std::vector<Tensor>& x, PredictOptions options) {
+  KEEL_CHECK(!options.batch_size || *options.batch_size > 0, ValueError,
+             "batch_size must be a positive integer; received batch_size=", *options.batch_size);
+  EpochData data(ArrayData(x, {}, Tensor()), options.batch_size.value_or(32), false, options.steps);
+  return predict_data(data, options);
+}
+
+Tensor Trainer::predict(const Tensor& x, PredictOptions options) {
+  std::vector<Tensor> outs = predict_outputs({x}, std::move(options));
+  KEEL_CHECK(outs.size() == 1, ValueError, "predict(): the model has ", outs.size(),
+             " outputs; use predict_outputs() to get them all");
+  return outs[0];
+}
+
+Tensor Trainer::predict(const data::Dataset& dataset, PredictOptions options) {
+  EpochData data(dataset, options.steps);
+  std::vector<Tensor> outs = predict_data(data, options);
+  KEEL_CHECK(outs.size() == 1, ValueError, "predict(): the model has ", outs.size(),
+             " outputs; use predict_outputs() to get them all");
+  return outs[0];
+}
+
+std::map<std::string, double> Trainer::train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
+                                                      bool reset) {
+  require_compiled("train_on_batch");
+  if (reset) reset_metrics();
+  ArrayData arrays({x}, {y}, sample_weight);
+  return train_step(arrays.all());
+}
+
+std::map<std::string, double> Trainer::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
+                                                     bool reset) {
+  require_compiled("test_on_batch");
+  if (reset) reset_metrics();
+  ArrayData arrays({x}, {y}, sample_weight);
+  return test_step(arrays.all());
+}
+
+Tensor Trainer::predict_on_batch(const Tensor& x) {
+  NoGradGuard no_grad;
+  build_from_data(input_shapes_of(Batch{{x}, {}, Tensor(), x.ndim() ? x.dim(0) : 1}));
+  std::vector<Tensor> outs = forward({x}, false);
+  KEEL_CHECK(outs.size() == 1, ValueError, "predict_on_batch(): the model has ", outs.size(), " outputs");
+  return outs[0];
+}
+
+}  // namespace keel
