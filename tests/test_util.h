@@ -31,4 +31,10 @@ void expect_error(F&& f, std::initializer_list<std::string> parts) {
   EXPECT_TRUE(throws_with<E>(std::forward<F>(f), parts));
 }
 
+/// expect_error<E>(f, "part", "other part", ...).
+template <class E, class F, class... Rest>
+void expect_error(F&& f, const std::string& first, const Rest&... rest) {
+  EXPECT_TRUE(throws_with<E>(std::forward<F>(f), {first, std::string(rest)...}));
+}
+
 }  // namespace keel::testing

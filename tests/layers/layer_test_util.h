@@ -146,9 +146,10 @@ inline void run_layer_test(const LayerTestSpec& spec) {
   };
   if (spec.check_gradients) {
     std::vector<Tensor> leaves;
-    for (auto& x : xs)
+    for (auto& x : xs) {
       if (x.dtype() == DType::f32) leaves.push_back(x.detach().requires_grad_());
       else leaves.push_back(x);
+    }
     std::vector<Tensor> outs = layer(leaves, false);
     Tensor total;
     for (size_t k = 0; k < outs.size(); ++k) {

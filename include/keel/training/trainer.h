@@ -5,6 +5,8 @@
 //   History h = model.fit(x, y, {.batch_size = 64, .epochs = 10, .validation_split = 0.1});
 //   auto scores = model.evaluate(x_test, y_test);        // {"accuracy": ..., "loss": ...}
 #pragma once
+#include <concepts>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,10 +39,30 @@ class Verbose {
   int level_ = 1;
 };
 
+/// compile's `loss`: one loss for every output (a string, an object or a shared_ptr), or a list with one
+/// per output in output order.
+class LossArgs {
+ public:
+  LossArgs() = default;
+  LossArgs(const char* identifier) : args_{LossArg(identifier)} {}  // NOLINT: implicit, as Keras takes strings
+  LossArgs(std::string identifier) : args_{LossArg(std::move(identifier))} {}  // NOLINT
+  template <class T>
+    requires std::derived_from<T, Loss>
+  LossArgs(T loss) : args_{LossArg(std::move(loss))} {}  // NOLINT
+  LossArgs(std::shared_ptr<Loss> loss) : args_{LossArg(std::move(loss))} {}  // NOLINT
+  LossArgs(std::initializer_list<LossArg> per_output) : args_(per_output) {}
+  LossArgs(std::vector<LossArg> per_output) : args_(std::move(per_output)) {}  // NOLINT
+  size_t size() const { return args_.size(); }
+  bool empty() const { return args_.empty(); }
+  const LossArg& operator[](size_t i) const { return args_[i]; }
+
+ private:
+  std::vector<LossArg> args_;
+};
+
 struct CompileOptions {
   OptimizerArg optimizer = "rmsprop";
-  /// One loss for every output, or one per output (in output order).
-  std::vector<LossArg> loss = {};
+  LossArgs loss = {};
   std::vector<double> loss_weights = {};
   std::vector<MetricArg> metrics = {};
   std::vector<MetricArg> weighted_metrics = {};
