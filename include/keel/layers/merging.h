@@ -1,0 +1,116 @@
+// Merging layers (keras.layers.Add, Subtract, Multiply, Average, Concatenate): several inputs, one output.
+//   auto a = layers::Input({16}), b = layers::Input({16});
+//   SymbolicTensor s = layers::Add()({a, b});
+//   SymbolicTensor c = layers::Concatenate({.axis = -1})({a, b});   // (None, 32)
+// The elementwise layers broadcast as Keras does: the non-batch shapes are aligned from the right
+// (a dimension of 1 stretches), and an input of lower rank gets size-1 axes inserted after the batch axis.
+#pragma once
+#include <string>
+#include <vector>
+#include "keel/layers/layer.h"
+
+namespace keel::layers {
+
+struct MergeOptions {
+  std::string name = "";
+};
+
+/// Base of the elementwise merges (Keras's Merge): shape checks, rank alignment, output shape.
+class MergeImpl : public Layer {
+ public:
+  MergeImpl(std::string class_name, std::string name);
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// The promoted dtype of the inputs (integers stay integers, as in Keras's eager merges).
+  std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                          const std::vector<Shape>& input_shapes) const override;
+
+ protected:
+  /// Combines inputs that already have the same rank (they broadcast against each other).
+  virtual Tensor merge(const std::vector<Tensor>& inputs) const = 0;
+
+ private:
+  Shape merged_shape(const std::vector<Shape>& shapes) const;
+};
+
+class AddImpl : public MergeImpl {
+ public:
+  explicit AddImpl(MergeOptions options = {});
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& inputs) const override;
+};
+
+/// inputs[0] - inputs[1]; exactly two inputs.
+class SubtractImpl : public MergeImpl {
+ public:
+  explicit SubtractImpl(MergeOptions options = {});
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& inputs) const override;
+};
+
+class MultiplyImpl : public MergeImpl {
+ public:
+  explicit MultiplyImpl(MergeOptions options = {});
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& inputs) const override;
+};
+
+/// The elementwise mean; integer inputs give float32 (true division).
+class AverageImpl : public MergeImpl {
+ public:
+  explicit AverageImpl(MergeOptions options = {});
+  std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                          const std::vector<Shape>& input_shapes) const override;
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& inputs) const override;
+};
+
+struct ConcatenateOptions {
+  int64_t axis = -1;
+  std::string name = "";
+};
+
+/// Joins inputs of equal rank along `axis`; every other dimension must match.
+class ConcatenateImpl : public Layer {
+ public:
+  explicit ConcatenateImpl(ConcatenateOptions options = {});
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                          const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+
+  int64_t axis() const { return options_.axis; }
+
+ private:
+  ConcatenateOptions options_;
+};
+
+class Add : public LayerHolder<AddImpl> {
+ public:
+  explicit Add(MergeOptions options = {});
+};
+class Subtract : public LayerHolder<SubtractImpl> {
+ public:
+  explicit Subtract(MergeOptions options = {});
+};
+class Multiply : public LayerHolder<MultiplyImpl> {
+ public:
+  explicit Multiply(MergeOptions options = {});
+};
+class Average : public LayerHolder<AverageImpl> {
+ public:
+  explicit Average(MergeOptions options = {});
+};
+class Concatenate : public LayerHolder<ConcatenateImpl> {
+ public:
+  explicit Concatenate(ConcatenateOptions options = {});
+};
+
+}  // namespace keel::layers

@@ -1,0 +1,232 @@
+#include "keel/layers/merging.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "keel/ops/elementwise.h"
+#include "keel/ops/manipulation.h"
+#include "layers/config_util.h"
+
+namespace keel::layers {
+namespace {
+
+std::string shapes_str(const std::vector<Shape>& shapes) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < shapes.size(); ++i) os << (i ? ", " : "") << partial_shape_str(shapes[i]);
+  os << ']';
+  return os.str();
+}
+
+void check_at_least_two(const Layer& layer, const std::vector<Shape>& shapes) {
+  KEEL_CHECK(shapes.size() >= 2, ValueError, "A `", layer.class_name(),
+             "` layer should be called on a list of at least 2 inputs. Layer \"", layer.name(), "\" received ",
+             shapes.size(), " input(s): ", shapes_str(shapes));
+  for (const Shape& s : shapes)
+    KEEL_CHECK(!s.empty(), ValueError, "Layer \"", layer.name(), "\" (", layer.class_name(),
+               "): every input needs a batch dimension, but received input shapes ", shapes_str(shapes));
+}
+
+DType promoted(const std::vector<DType>& dtypes) {
+  DType d = dtypes.at(0);
+  for (size_t i = 1; i < dtypes.size(); ++i) d = promote_types(d, dtypes[i]);
+  return d;
+}
+
+}  // namespace
+
+// --- elementwise merges ---
+
+MergeImpl::MergeImpl(std::string class_name, std::string name) : Layer(std::move(class_name), std::move(name)) {
+  expected_inputs_ = std::nullopt;
+}
+
+// Keras's Merge rules: one known batch size at most; non-batch shapes aligned from the right, where a 1
+// stretches and an unknown dimension stays unknown.
+Shape MergeImpl::merged_shape(const std::vector<Shape>& shapes) const {
+  check_at_least_two(*this, shapes);
+  std::set<int64_t> batch_sizes;
+  for (const Shape& s : shapes)
+    if (s[0] != kUnknownDim) batch_sizes.insert(s[0]);
+  KEEL_CHECK(batch_sizes.size() <= 1, ValueError, "Layer \"", name(),
+             "\": cannot merge tensors with different batch sizes. Got tensors with shapes ", shapes_str(shapes));
+
+  Shape out(shapes[0].begin() + 1, shapes[0].end());
+  for (size_t i = 1; i < shapes.size(); ++i) {
+    Shape rest(shapes[i].begin() + 1, shapes[i].end());
+    const Shape& longer = out.size() >= rest.size() ? out : rest;
+    const Shape& shorter = out.size() >= rest.size() ? rest : out;
+    Shape next(longer.begin(), longer.end() - static_cast<int64_t>(shorter.size()));
+    for (size_t k = 0; k < shorter.size(); ++k) {
+      const int64_t a = longer[longer.size() - shorter.size() + k], b = shorter[k];
+      if (a == kUnknownDim || b == kUnknownDim)
+        next.push_back(kUnknownDim);
+      else if (a == 1)
+        next.push_back(b);
+      else if (b == 1)
+        next.push_back(a);
+      else {
+        KEEL_CHECK(a == b, ShapeError, "Layer \"", name(), "\" (", class_name(),
+                   "): inputs have incompatible shapes. Received input shapes ", shapes_str(shapes), " (input ", i,
+                   " does not broadcast with the inputs before it)");
+        next.push_back(a);
+      }
+    }
+    out = std::move(next);
+  }
+  out.insert(out.begin(), batch_sizes.empty() ? kUnknownDim : *batch_sizes.begin());
+  return out;
+}
+
+void MergeImpl::build(const std::vector<Shape>& input_shapes) {
+  merged_shape(input_shapes);  // validation only: merges have no weights
+  Layer::build(input_shapes);
+}
+
+std::vector<Tensor> MergeImpl::call(const std::vector<Tensor>& inputs, const CallContext&) {
+  std::vector<Shape> shapes;
+  size_t max_rank = 0;
+  for (const Tensor& x : inputs) {
+    shapes.push_back(x.shape());
+    max_rank = std::max(max_rank, static_cast<size_t>(x.ndim()));
+  }
+  merged_shape(shapes);
+  // Lower-rank inputs get size-1 axes after the batch axis, as Keras's Merge does before broadcasting.
+  std::vector<Tensor> aligned;
+  for (Tensor x : inputs) {
+    while (static_cast<size_t>(x.ndim()) < max_rank) x = ops::expand_dims(x, 1);
+    aligned.push_back(x);
+  }
+  return {merge(aligned)};
+}
+
+std::vector<Shape> MergeImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  return {merged_shape(input_shapes)};
+}
+
+std::vector<DType> MergeImpl::compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                                   const std::vector<Shape>&) const {
+  return {promoted(input_dtypes)};
+}
+
+AddImpl::AddImpl(MergeOptions options) : MergeImpl("Add", std::move(options.name)) {}
+Tensor AddImpl::merge(const std::vector<Tensor>& inputs) const {
+  Tensor out = inputs[0];
+  for (size_t i = 1; i < inputs.size(); ++i) out = ops::add(out, inputs[i]);
+  return out;
+}
+
+SubtractImpl::SubtractImpl(MergeOptions options) : MergeImpl("Subtract", std::move(options.name)) {
+  expected_inputs_ = 2;
+}
+Tensor SubtractImpl::merge(const std::vector<Tensor>& inputs) const { return ops::subtract(inputs[0], inputs[1]); }
+
+MultiplyImpl::MultiplyImpl(MergeOptions options) : MergeImpl("Multiply", std::move(options.name)) {}
+Tensor MultiplyImpl::merge(const std::vector<Tensor>& inputs) const {
+  Tensor out = inputs[0];
+  for (size_t i = 1; i < inputs.size(); ++i) out = ops::multiply(out, inputs[i]);
+  return out;
+}
+
+AverageImpl::AverageImpl(MergeOptions options) : MergeImpl("Average", std::move(options.name)) {}
+Tensor AverageImpl::merge(const std::vector<Tensor>& inputs) const {
+  Tensor out = inputs[0];
+  for (size_t i = 1; i < inputs.size(); ++i) out = ops::add(out, inputs[i]);
+  return out / static_cast<double>(inputs.size());
+}
+std::vector<DType> AverageImpl::compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                                     const std::vector<Shape>&) const {
+  const DType d = promoted(input_dtypes);
+  return {is_floating(d) ? d : DType::f32};
+}
+
+Add::Add(MergeOptions options) : LayerHolder(std::make_shared<AddImpl>(std::move(options))) {}
+Subtract::Subtract(MergeOptions options) : LayerHolder(std::make_shared<SubtractImpl>(std::move(options))) {}
+Multiply::Multiply(MergeOptions options) : LayerHolder(std::make_shared<MultiplyImpl>(std::move(options))) {}
+Average::Average(MergeOptions options) : LayerHolder(std::make_shared<AverageImpl>(std::move(options))) {}
+
+namespace {
+template <class Handle>
+LayerHandle merge_from_config(const nlohmann::json& c) {
+  return detail::with_base_config(Handle(MergeOptions{.name = detail::name_from(c)}), c);
+}
+}  // namespace
+KEEL_REGISTER_LAYER("Add", merge_from_config<Add>);
+KEEL_REGISTER_LAYER("Subtract", merge_from_config<Subtract>);
+KEEL_REGISTER_LAYER("Multiply", merge_from_config<Multiply>);
+KEEL_REGISTER_LAYER("Average", merge_from_config<Average>);
+
+// --- Concatenate ---
+
+ConcatenateImpl::ConcatenateImpl(ConcatenateOptions options)
+    : Layer("Concatenate", options.name), options_(std::move(options)) {
+  expected_inputs_ = std::nullopt;
+}
+
+std::vector<Shape> ConcatenateImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  check_at_least_two(*this, input_shapes);
+  const int64_t rank = static_cast<int64_t>(input_shapes[0].size());
+  auto require = [&](bool ok) {
+    KEEL_CHECK(ok, ShapeError,
+               "A `Concatenate` layer requires inputs with matching shapes except for the concatenation axis (axis=",
+               options_.axis, "). Layer \"", name(), "\" received input shapes ", shapes_str(input_shapes));
+  };
+  KEEL_CHECK(options_.axis >= -rank && options_.axis < rank, ValueError, "Layer \"", name(), "\": axis ", options_.axis,
+             " is out of range for inputs of rank ", rank, " (input shapes ", shapes_str(input_shapes), ")");
+  const int64_t axis = options_.axis < 0 ? options_.axis + rank : options_.axis;
+  Shape out(rank, kUnknownDim);
+  int64_t joined = 0;
+  for (const Shape& s : input_shapes) {
+    require(static_cast<int64_t>(s.size()) == rank);
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d == axis) continue;
+      if (s[d] == kUnknownDim) continue;
+      require(out[d] == kUnknownDim || out[d] == s[d]);
+      out[d] = s[d];
+    }
+    joined = (joined == kUnknownDim || s[axis] == kUnknownDim) ? kUnknownDim : joined + s[axis];
+  }
+  out[axis] = joined;
+  return {out};
+}
+
+void ConcatenateImpl::build(const std::vector<Shape>& input_shapes) {
+  compute_output_shape(input_shapes);  // validation only
+  Layer::build(input_shapes);
+}
+
+std::vector<Tensor> ConcatenateImpl::call(const std::vector<Tensor>& inputs, const CallContext&) {
+  std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
+  for (const Tensor& x : inputs) {
+    shapes.push_back(x.shape());
+    dtypes.push_back(x.dtype());
+  }
+  compute_output_shape(shapes);
+  const DType dtype = promoted(dtypes);
+  std::vector<Tensor> cast;
+  for (const Tensor& x : inputs) cast.push_back(ops::cast(x, dtype));
+  return {ops::concatenate(cast, options_.axis)};
+}
+
+std::vector<DType> ConcatenateImpl::compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                                         const std::vector<Shape>&) const {
+  return {promoted(input_dtypes)};
+}
+
+nlohmann::json ConcatenateImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["axis"] = options_.axis;
+  return c;
+}
+
+Concatenate::Concatenate(ConcatenateOptions options)
+    : LayerHolder(std::make_shared<ConcatenateImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("Concatenate", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(Concatenate({.axis = c.value("axis", int64_t{-1}), .name = detail::name_from(c)}), c);
+});
+
+}  // namespace keel::layers

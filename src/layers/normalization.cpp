@@ -1,0 +1,237 @@
+#include "keel/layers/normalization.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "keel/core/autograd_meta.h"
+#include "keel/ops/elementwise.h"
+#include "keel/ops/manipulation.h"
+#include "keel/ops/nn.h"
+#include "layers/config_util.h"
+
+namespace keel::layers {
+namespace {
+
+// Normalisation runs in float32 at least (Keras casts half-precision inputs up, as they overflow easily);
+// float64 stays float64.
+DType compute_dtype(DType input) { return input == DType::f64 ? DType::f64 : DType::f32; }
+
+// Half-precision results go back to the input's dtype; everything else keeps the compute dtype.
+DType output_dtype(DType input) { return (input == DType::f16 || input == DType::bf16) ? input : compute_dtype(input); }
+
+Tensor value_as(const Variable& v, DType dtype) { return v.defined() ? ops::cast(v.value(), dtype) : Tensor(); }
+
+void add_regularizer_fields(nlohmann::json& c) {
+  c["beta_regularizer"] = nullptr;
+  c["gamma_regularizer"] = nullptr;
+  c["beta_constraint"] = nullptr;
+  c["gamma_constraint"] = nullptr;
+}
+
+}  // namespace
+
+// --- BatchNormalization ---
+
+BatchNormalizationImpl::BatchNormalizationImpl(BatchNormalizationOptions options)
+    : UnaryLayer("BatchNormalization", options.name), options_(std::move(options)) {
+  KEEL_CHECK(options_.epsilon >= 0, ValueError, "Layer \"", name(),
+             "\": epsilon must be >= 0, received epsilon=", options_.epsilon);
+}
+
+void BatchNormalizationImpl::build(const Shape& input_shape) {
+  const int64_t rank = static_cast<int64_t>(input_shape.size());
+  KEEL_CHECK(options_.axis >= -rank && options_.axis < rank, ValueError, "Layer \"", name(),
+             "\" (BatchNormalization): axis ", options_.axis, " is out of range for input shape ",
+             partial_shape_str(input_shape));
+  const int64_t axis = options_.axis < 0 ? options_.axis + rank : options_.axis;
+  const int64_t channels = input_shape[axis];
+  KEEL_CHECK(channels != kUnknownDim, ShapeError, "Layer \"", name(), "\" (BatchNormalization): axis ", options_.axis,
+             " of the input shape ", partial_shape_str(input_shape), " must be known to build the layer");
+  // Keras's creation order: gamma, beta, then the non-trainable moving statistics.
+  if (options_.scale) gamma_ = add_weight("gamma", {channels}, options_.gamma_initializer);
+  if (options_.center) beta_ = add_weight("beta", {channels}, options_.beta_initializer);
+  moving_mean_ = add_weight("moving_mean", {channels}, options_.moving_mean_initializer, /*trainable=*/false);
+  moving_variance_ =
+      add_weight("moving_variance", {channels}, options_.moving_variance_initializer, /*trainable=*/false);
+  input_spec_ = {InputSpec{.ndim = rank, .min_ndim = std::nullopt, .axes = {{options_.axis, channels}}}};
+  UnaryLayer::build(input_shape);
+}
+
+Tensor BatchNormalizationImpl::call(const Tensor& x, const CallContext& ctx) {
+  const DType dtype = compute_dtype(x.dtype());
+  const Tensor xc = ops::cast(x, dtype);
+  Tensor y;
+  // A frozen layer (trainable == false) runs in inference mode even when training, as in Keras.
+  if (ctx.training && trainable()) {
+    ops::BatchNormTrainResult r =
+        ops::batch_norm_train(xc, value_as(gamma_, dtype), value_as(beta_, dtype), options_.axis, options_.epsilon);
+    NoGradGuard no_grad;
+    const double m = options_.momentum;
+    moving_mean_.assign(value_as(moving_mean_, dtype) * m + r.mean.detach() * (1.0 - m));
+    moving_variance_.assign(value_as(moving_variance_, dtype) * m + r.variance.detach() * (1.0 - m));
+    y = r.y;
+  } else {
+    y = ops::batch_norm_inference(xc, value_as(moving_mean_, dtype), value_as(moving_variance_, dtype),
+                                  value_as(gamma_, dtype), value_as(beta_, dtype), options_.axis, options_.epsilon);
+  }
+  return ops::cast(y, output_dtype(x.dtype()));
+}
+
+Shape BatchNormalizationImpl::compute_output_shape(const Shape& input_shape) const { return input_shape; }
+
+std::vector<DType> BatchNormalizationImpl::compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                                                const std::vector<Shape>&) const {
+  return {output_dtype(input_dtypes.at(0))};
+}
+
+nlohmann::json BatchNormalizationImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["axis"] = options_.axis;
+  c["momentum"] = options_.momentum;
+  c["epsilon"] = options_.epsilon;
+  c["center"] = options_.center;
+  c["scale"] = options_.scale;
+  c["beta_initializer"] = options_.beta_initializer.get_config();
+  c["gamma_initializer"] = options_.gamma_initializer.get_config();
+  c["moving_mean_initializer"] = options_.moving_mean_initializer.get_config();
+  c["moving_variance_initializer"] = options_.moving_variance_initializer.get_config();
+  add_regularizer_fields(c);
+  c["synchronized"] = options_.synchronized;
+  return c;
+}
+
+BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
+    : LayerHolder(std::make_shared<BatchNormalizationImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("BatchNormalization", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      BatchNormalization(
+          {.axis = c.value("axis", int64_t{-1}),
+           .momentum = c.value("momentum", 0.99),
+           .epsilon = c.value("epsilon", 1e-3),
+           .center = c.value("center", true),
+           .scale = c.value("scale", true),
+           .beta_initializer = detail::initializer_from(c, "beta_initializer", "zeros"),
+           .gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones"),
+           .moving_mean_initializer = detail::initializer_from(c, "moving_mean_initializer", "zeros"),
+           .moving_variance_initializer = detail::initializer_from(c, "moving_variance_initializer", "ones"),
+           .synchronized = c.value("synchronized", false),
+           .name = detail::name_from(c)}),
+      c);
+});
+
+// --- LayerNormalization ---
+
+LayerNormalizationImpl::LayerNormalizationImpl(LayerNormalizationOptions options)
+    : UnaryLayer("LayerNormalization", options.name), options_(std::move(options)) {
+  KEEL_CHECK(!options_.axis.axes.empty(), ValueError, "Layer \"", name(),
+             "\" (LayerNormalization): `axis` must name at least one axis");
+  KEEL_CHECK(options_.epsilon >= 0, ValueError, "Layer \"", name(),
+             "\": epsilon must be >= 0, received epsilon=", options_.epsilon);
+}
+
+std::vector<int64_t> LayerNormalizationImpl::normalized_axes(int64_t rank) const {
+  std::vector<int64_t> out;
+  for (int64_t a : options_.axis.axes) {
+    KEEL_CHECK(a >= -rank && a < rank, ValueError, "Layer \"", name(), "\" (LayerNormalization): axis ", a,
+               " is out of bounds for an input of rank ", rank);
+    const int64_t n = a < 0 ? a + rank : a;
+    KEEL_CHECK(std::find(out.begin(), out.end(), n) == out.end(), ValueError, "Layer \"", name(),
+               "\" (LayerNormalization): axis ", a, " is listed twice (axes ", shape_str(options_.axis.axes), ")");
+    out.push_back(n);
+  }
+  return out;
+}
+
+void LayerNormalizationImpl::build(const Shape& input_shape) {
+  const int64_t rank = static_cast<int64_t>(input_shape.size());
+  InputSpec spec;
+  Shape param_shape;
+  int64_t min_ndim = 0;
+  const std::vector<int64_t> axes = normalized_axes(rank);
+  for (size_t i = 0; i < options_.axis.axes.size(); ++i) {
+    const int64_t user_axis = options_.axis.axes[i];
+    const int64_t size = input_shape[axes[i]];
+    KEEL_CHECK(size != kUnknownDim, ShapeError, "Layer \"", name(), "\" (LayerNormalization): axis ", user_axis,
+               " of the input shape ", partial_shape_str(input_shape), " must be known to build the layer");
+    param_shape.push_back(size);
+    spec.axes[user_axis] = size;
+    min_ndim = std::max(min_ndim, user_axis < 0 ? -user_axis : user_axis + 1);
+  }
+  if (options_.scale) gamma_ = add_weight("gamma", param_shape, options_.gamma_initializer);
+  if (options_.center) beta_ = add_weight("beta", param_shape, options_.beta_initializer);
+  spec.min_ndim = min_ndim;
+  input_spec_ = {spec};
+  UnaryLayer::build(input_shape);
+}
+
+Tensor LayerNormalizationImpl::call(const Tensor& x, const CallContext&) {
+  const DType dtype = compute_dtype(x.dtype());
+  const Tensor xc = ops::cast(x, dtype);
+  const Tensor gamma = value_as(gamma_, dtype), beta = value_as(beta_, dtype);
+  const int64_t rank = xc.ndim();
+  const std::vector<int64_t> axes = normalized_axes(rank);
+  const int64_t n = static_cast<int64_t>(axes.size());
+  std::vector<int64_t> tail;
+  for (int64_t i = rank - n; i < rank; ++i) tail.push_back(i);
+
+  Tensor y;
+  if (axes == tail) {
+    y = ops::layer_norm(xc, gamma, beta, tail, options_.epsilon);
+  } else {
+    // The kernel normalises trailing axes: move the normalised axes to the end, in the order gamma has them.
+    std::vector<int64_t> perm;
+    for (int64_t d = 0; d < rank; ++d)
+      if (std::find(axes.begin(), axes.end(), d) == axes.end()) perm.push_back(d);
+    perm.insert(perm.end(), axes.begin(), axes.end());
+    std::vector<int64_t> inverse(rank);
+    for (int64_t i = 0; i < rank; ++i) inverse[perm[i]] = i;
+    y = ops::transpose(ops::layer_norm(ops::transpose(xc, perm), gamma, beta, tail, options_.epsilon), inverse);
+  }
+  return ops::cast(y, output_dtype(x.dtype()));
+}
+
+Shape LayerNormalizationImpl::compute_output_shape(const Shape& input_shape) const {
+  normalized_axes(static_cast<int64_t>(input_shape.size()));  // range check, as Keras's
+  return input_shape;
+}
+
+std::vector<DType> LayerNormalizationImpl::compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                                                const std::vector<Shape>&) const {
+  return {output_dtype(input_dtypes.at(0))};
+}
+
+nlohmann::json LayerNormalizationImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["axis"] = options_.axis.is_list ? nlohmann::json(options_.axis.axes) : nlohmann::json(options_.axis.axes[0]);
+  c["epsilon"] = options_.epsilon;
+  c["center"] = options_.center;
+  c["scale"] = options_.scale;
+  c["rms_scaling"] = false;
+  c["beta_initializer"] = options_.beta_initializer.get_config();
+  c["gamma_initializer"] = options_.gamma_initializer.get_config();
+  add_regularizer_fields(c);
+  return c;
+}
+
+LayerNormalization::LayerNormalization(LayerNormalizationOptions options)
+    : LayerHolder(std::make_shared<LayerNormalizationImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("LayerNormalization", [](const nlohmann::json& c) -> LayerHandle {
+  // rms_scaling (deprecated in Keras) is not implemented; refuse it rather than normalise differently.
+  KEEL_CHECK(!c.value("rms_scaling", false), UnimplementedError,
+             "LayerNormalization: rms_scaling=True is not supported (layer \"", detail::name_from(c), "\")");
+  const nlohmann::json axis = c.value("axis", nlohmann::json(-1));
+  return detail::with_base_config(
+      LayerNormalization({.axis = axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>())
+                                                  : NormalizationAxes(axis.get<int64_t>()),
+                          .epsilon = c.value("epsilon", 1e-3),
+                          .center = c.value("center", true),
+                          .scale = c.value("scale", true),
+                          .beta_initializer = detail::initializer_from(c, "beta_initializer", "zeros"),
+                          .gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones"),
+                          .name = detail::name_from(c)}),
+      c);
+});
+
+}  // namespace keel::layers
