@@ -59,6 +59,14 @@ void Layer::check_inputs(const std::vector<Shape>& shapes) const {
     const InputSpec& spec = input_spec_[i];
     const Shape& s = shapes[i];
     const int64_t rank = static_cast<int64_t>(s.size());
+    if (spec.shape) {
+      bool compatible = spec.shape->size() == s.size();
+      for (size_t a = 0; compatible && a < s.size(); ++a)
+        compatible = (*spec.shape)[a] == kUnknownDim || s[a] == kUnknownDim || (*spec.shape)[a] == s[a];
+      KEEL_CHECK(compatible, ShapeError, "Input ", i, " of layer \"", name_,
+                 "\" is incompatible with the layer: expected shape=", partial_shape_str(*spec.shape),
+                 ", found shape=", partial_shape_str(s));
+    }
     KEEL_CHECK(!spec.ndim || rank == *spec.ndim, ShapeError, "Input ", i, " of layer \"", name_,
                "\" is incompatible with the layer: expected ndim=", *spec.ndim, ", found ndim=", rank,
                ". Full shape received: ", partial_shape_str(s));

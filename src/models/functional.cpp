@@ -50,11 +50,8 @@ FunctionalImpl::FunctionalImpl(std::vector<SymbolicTensor> inputs, std::vector<S
   track_layers(layers());
   for (const auto& in : inputs_) {
     input_spec_.emplace_back();
-    input_spec_.back().ndim = static_cast<int64_t>(in.shape.size());
+    input_spec_.back().shape = in.shape;
   }
-  for (size_t i = 0; i < inputs_.size(); ++i)
-    for (size_t a = 1; a < inputs_[i].shape.size(); ++a)
-      if (inputs_[i].shape[a] != kUnknownDim) input_spec_[i].axes[static_cast<int64_t>(a)] = inputs_[i].shape[a];
   expected_inputs_ = inputs_.size();
   mark_built();
 }

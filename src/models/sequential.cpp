@@ -77,10 +77,7 @@ void SequentialImpl::trace() {
     traced_.push_back(x);
   }
   input_spec_.assign(1, InputSpec());
-  input_spec_[0].ndim = static_cast<int64_t>(input_layer_->batch_shape().size());
-  for (size_t a = 1; a < input_layer_->batch_shape().size(); ++a)
-    if (input_layer_->batch_shape()[a] != kUnknownDim)
-      input_spec_[0].axes[static_cast<int64_t>(a)] = input_layer_->batch_shape()[a];
+  input_spec_[0].shape = input_layer_->batch_shape();
   track_layers(layers_);
   mark_built();
 }

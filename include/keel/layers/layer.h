@@ -62,9 +62,10 @@ struct Node {
 
 /// What a built layer accepts for one input (Keras's InputSpec); checked on every call.
 struct InputSpec {
-  std::optional<int64_t> ndim;
-  std::optional<int64_t> min_ndim;
-  std::map<int64_t, int64_t> axes;  // axis (negative counts from the end) -> required extent
+  std::optional<int64_t> ndim = std::nullopt;
+  std::optional<int64_t> min_ndim = std::nullopt;
+  std::map<int64_t, int64_t> axes = {};  // axis (negative counts from the end) -> required extent
+  std::optional<Shape> shape = std::nullopt;     // the whole shape (kUnknownDim matches anything), as model inputs pin it
 };
 
 struct CallContext {

@@ -1,0 +1,106 @@
+// keras.layers.MultiHeadAttention.
+//   auto mha = layers::MultiHeadAttention(4, 16);
+//   Tensor y = mha({query, value})[0];                // or {query, value, key}
+//   auto r = mha->attend(query, value, {.use_causal_mask = true});   // r.output, r.scores
+// The four projections are tracked sub-layers named query, key, value and attention_output (EinsumDense
+// in Keras) whose kernels keep Keras's shapes: (d_q, H, key_dim), (d_k, H, key_dim), (d_v, H, value_dim)
+// and (H, value_dim, d_out).
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keel/layers/layer.h"
+
+namespace keel::layers {
+
+/// A dense projection that contracts the last `contracted_dims` axes of its input with a kernel of shape
+/// (contracted..., output_dims...) and adds a bias of shape output_dims: Keras's EinsumDense as
+/// MultiHeadAttention uses it. Glorot-style fans come from the contracted and output extents.
+class HeadProjectionImpl : public UnaryLayer {
+ public:
+  HeadProjectionImpl(std::string name, size_t contracted_dims, Shape output_dims, bool use_bias,
+                     Initializer kernel_initializer, Initializer bias_initializer);
+  void build(const Shape& input_shape) override;
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+  const Variable& kernel() const { return kernel_; }
+  const Variable& bias() const { return bias_; }  // undefined without bias
+
+ private:
+  size_t contracted_dims_;
+  Shape output_dims_;
+  bool use_bias_;
+  Initializer kernel_initializer_, bias_initializer_;
+  int64_t input_rank_ = 0;
+  Variable kernel_, bias_;
+};
+
+struct MultiHeadAttentionOptions {
+  std::optional<int64_t> value_dim = std::nullopt;  // nullopt: key_dim
+  double dropout = 0.0;                             // on the attention scores, while training
+  bool use_bias = true;
+  std::optional<Shape> output_shape = std::nullopt;                   // nullopt: the query's last dimension
+  std::optional<std::vector<int64_t>> attention_axes = std::nullopt;  // only the default (nullopt)
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer bias_initializer = "zeros";
+  std::string name = "";
+};
+
+/// Keras's call-time options that a plain layer call cannot carry.
+struct AttendOptions {
+  Tensor key = {};             // undefined: value
+  Tensor attention_mask = {};  // (B, T_q, T_v); nonzero = may attend
+  bool use_causal_mask = false;
+  bool training = false;
+};
+
+struct AttentionResult {
+  Tensor output;  // (B, T_q, d_out)
+  Tensor scores;  // (B, H, T_q, T_v), after softmax and masking, before dropout
+};
+
+/// Inputs {query, value} or {query, value, key}, each (B, T..., d); attention over all axes between the
+/// batch and the feature axis. Output: query's shape with the last axis replaced by output_shape.
+class MultiHeadAttentionImpl : public Layer {
+ public:
+  MultiHeadAttentionImpl(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options = {});
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+
+  /// The call with masks and the attention scores (rank-3 inputs only when a mask is given); builds the
+  /// layer on first use like a plain call.
+  AttentionResult attend(const Tensor& query, const Tensor& value, const AttendOptions& options = {});
+
+  int64_t num_heads() const { return num_heads_; }
+  int64_t key_dim() const { return key_dim_; }
+  int64_t value_dim() const { return value_dim_; }
+  const MultiHeadAttentionOptions& options() const { return options_; }
+  const std::shared_ptr<HeadProjectionImpl>& query_dense() const { return query_; }
+  const std::shared_ptr<HeadProjectionImpl>& key_dense() const { return key_; }
+  const std::shared_ptr<HeadProjectionImpl>& value_dense() const { return value_; }
+  const std::shared_ptr<HeadProjectionImpl>& output_dense() const { return output_; }
+
+ private:
+  /// The shared computation; `mask` is undefined or broadcastable to (B, 1, T_q, T_v).
+  AttentionResult compute(const Tensor& query, const Tensor& value, const Tensor& key, const Tensor& mask,
+                          bool training);
+  void check_shapes(const std::vector<Shape>& input_shapes) const;
+
+  int64_t num_heads_, key_dim_, value_dim_;
+  MultiHeadAttentionOptions options_;
+  std::shared_ptr<HeadProjectionImpl> query_, key_, value_, output_;
+};
+
+class MultiHeadAttention : public LayerHolder<MultiHeadAttentionImpl> {
+ public:
+  MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options = {});
+};
+
+}  // namespace keel::layers

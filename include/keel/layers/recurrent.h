@@ -1,0 +1,325 @@
+// Recurrent layers (keras.layers.SimpleRNN / LSTM / GRU / Bidirectional) and their cells.
+//   auto x = layers::Input({10, 8});                                   // (None, 10, 8)
+//   auto h = layers::LSTM(32, {.return_sequences = true})(x);          // (None, 10, 32)
+//   auto y = layers::Bidirectional(layers::GRU(16))(h);                 // (None, 32)
+//   std::vector<Tensor> out = layers::LSTM(4, {.return_state = true})({seq});  // {output, h, c}
+// Each layer owns one cell sub-layer (named simple_rnn_cell / lstm_cell / gru_cell as in Keras) that
+// holds the weights kernel (F, k·u), recurrent_kernel (u, k·u) and bias. The loop projects the whole
+// sequence through the kernel once, then runs one recurrent matmul per step with keel::ops, so
+// autograd differentiates it like any other graph.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keel/layers/activations.h"
+#include "keel/layers/layer.h"
+
+namespace keel::layers {
+
+// --- cells ---
+
+/// Base of the recurrent cells: one time step. As a layer a cell takes {x_t (B, F), states... (B, u)} and
+/// returns the new states; the step's output is the first of them (h).
+class RNNCellImpl : public Layer {
+ public:
+  RNNCellImpl(std::string class_name, int64_t units, size_t state_count, double dropout, double recurrent_dropout,
+              std::string name);
+
+  int64_t units() const { return units_; }
+  size_t state_count() const { return state_count_; }
+  double dropout() const { return dropout_; }
+  double recurrent_dropout() const { return recurrent_dropout_; }
+
+  /// x (..., F) · kernel + the input bias: what step() takes, computed for a whole sequence at once.
+  virtual Tensor project_inputs(const Tensor& x) const = 0;
+  /// One step from the projected input (B, k·u) and the previous states; returns the new states.
+  virtual std::vector<Tensor> step(const Tensor& projected, const std::vector<Tensor>& states) const = 0;
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+
+ protected:
+  /// Creates kernel, recurrent_kernel and bias for `input_dim` features.
+  virtual void build_cell(int64_t input_dim) = 0;
+  /// The config keys every cell shares (units, dropout, recurrent_dropout, seed).
+  nlohmann::json cell_config() const;
+
+ private:
+  int64_t units_;
+  size_t state_count_;
+  double dropout_, recurrent_dropout_;
+};
+
+struct SimpleRNNCellOptions {
+  ActivationFn activation = "tanh";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;  // only 0: anything else is an UnimplementedError
+  std::string name = "";
+};
+
+/// h_t = activation(x_t·W + b + h_{t-1}·U).
+class SimpleRNNCellImpl : public RNNCellImpl {
+ public:
+  SimpleRNNCellImpl(int64_t units, SimpleRNNCellOptions options = {});
+  Tensor project_inputs(const Tensor& x) const override;
+  std::vector<Tensor> step(const Tensor& projected, const std::vector<Tensor>& states) const override;
+  nlohmann::json get_config() const override;
+
+  const SimpleRNNCellOptions& options() const { return options_; }
+  const Variable& kernel() const { return kernel_; }
+  const Variable& recurrent_kernel() const { return recurrent_kernel_; }
+  const Variable& bias() const { return bias_; }  // undefined when use_bias is false
+
+ protected:
+  void build_cell(int64_t input_dim) override;
+
+ private:
+  SimpleRNNCellOptions options_;
+  Variable kernel_, recurrent_kernel_, bias_;
+};
+
+struct LSTMCellOptions {
+  ActivationFn activation = "tanh";
+  ActivationFn recurrent_activation = "sigmoid";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  bool unit_forget_bias = true;  // the forget gate's bias starts at 1 whatever bias_initializer is
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;  // only 0
+  std::string name = "";
+};
+
+/// Gates i, f, c, o in the 4u columns of the weights; states {h, c}.
+class LSTMCellImpl : public RNNCellImpl {
+ public:
+  LSTMCellImpl(int64_t units, LSTMCellOptions options = {});
+  Tensor project_inputs(const Tensor& x) const override;
+  std::vector<Tensor> step(const Tensor& projected, const std::vector<Tensor>& states) const override;
+  nlohmann::json get_config() const override;
+
+  const LSTMCellOptions& options() const { return options_; }
+  const Variable& kernel() const { return kernel_; }
+  const Variable& recurrent_kernel() const { return recurrent_kernel_; }
+  const Variable& bias() const { return bias_; }
+
+ protected:
+  void build_cell(int64_t input_dim) override;
+
+ private:
+  LSTMCellOptions options_;
+  Variable kernel_, recurrent_kernel_, bias_;
+};
+
+struct GRUCellOptions {
+  ActivationFn activation = "tanh";
+  ActivationFn recurrent_activation = "sigmoid";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;  // only 0
+  bool reset_after = true;         // bias (2, 3u) and the reset gate applied after the recurrent matmul
+  std::string name = "";
+};
+
+/// Gates z (update), r (reset), h (candidate) in the 3u columns; h_t = z⊙h_{t-1} + (1−z)⊙ĥ.
+class GRUCellImpl : public RNNCellImpl {
+ public:
+  GRUCellImpl(int64_t units, GRUCellOptions options = {});
+  Tensor project_inputs(const Tensor& x) const override;
+  std::vector<Tensor> step(const Tensor& projected, const std::vector<Tensor>& states) const override;
+  nlohmann::json get_config() const override;
+
+  const GRUCellOptions& options() const { return options_; }
+  const Variable& kernel() const { return kernel_; }
+  const Variable& recurrent_kernel() const { return recurrent_kernel_; }
+  const Variable& bias() const { return bias_; }
+
+ protected:
+  void build_cell(int64_t input_dim) override;
+
+ private:
+  GRUCellOptions options_;
+  Variable kernel_, recurrent_kernel_, bias_;
+};
+
+class SimpleRNNCell : public LayerHolder<SimpleRNNCellImpl> {
+ public:
+  SimpleRNNCell(int64_t units, SimpleRNNCellOptions options = {});
+};
+class LSTMCell : public LayerHolder<LSTMCellImpl> {
+ public:
+  LSTMCell(int64_t units, LSTMCellOptions options = {});
+};
+class GRUCell : public LayerHolder<GRUCellImpl> {
+ public:
+  GRUCell(int64_t units, GRUCellOptions options = {});
+};
+
+// --- layers ---
+
+/// The options of keras.layers.RNN that every recurrent layer shares.
+struct RNNLoopOptions {
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;  // the sequence output stays in processing (reversed) order, as in Keras
+  bool stateful = false;      // only false: true is an UnimplementedError
+  bool unroll = false;        // accepted and saved; the loop is always unrolled eagerly
+};
+
+/// Runs a cell over the time axis of a (B, T, F) input from zero initial states. Outputs: the last
+/// output (B, u) or the sequence (B, T, u), then with return_state the final states (B, u) each.
+class RNNImpl : public Layer {
+ public:
+  RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNLoopOptions loop, std::string name);
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// The cell's config keys flattened in (as Keras's LSTM/GRU/SimpleRNN do) plus the RNN loop keys.
+  nlohmann::json get_config() const override;
+
+  const std::shared_ptr<RNNCellImpl>& cell() const { return cell_; }
+  int64_t units() const { return cell_->units(); }
+  const RNNLoopOptions& loop_options() const { return loop_; }
+  bool return_sequences() const { return loop_.return_sequences; }
+  bool return_state() const { return loop_.return_state; }
+  bool go_backwards() const { return loop_.go_backwards; }
+
+ private:
+  std::shared_ptr<RNNCellImpl> cell_;
+  RNNLoopOptions loop_;
+};
+
+struct SimpleRNNOptions {
+  ActivationFn activation = "tanh";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;  // only 0
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;
+  bool stateful = false;  // only false
+  bool unroll = false;
+  std::string name = "";
+};
+
+struct LSTMOptions {
+  ActivationFn activation = "tanh";
+  ActivationFn recurrent_activation = "sigmoid";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  bool unit_forget_bias = true;
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;  // only 0
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;
+  bool stateful = false;  // only false
+  bool unroll = false;
+  std::string name = "";
+};
+
+struct GRUOptions {
+  ActivationFn activation = "tanh";
+  ActivationFn recurrent_activation = "sigmoid";
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer recurrent_initializer = "orthogonal";
+  Initializer bias_initializer = "zeros";
+  double dropout = 0.0;
+  double recurrent_dropout = 0.0;  // only 0
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;
+  bool stateful = false;  // only false
+  bool unroll = false;
+  bool reset_after = true;
+  std::string name = "";
+};
+
+class SimpleRNNImpl : public RNNImpl {
+ public:
+  SimpleRNNImpl(int64_t units, SimpleRNNOptions options = {});
+  SimpleRNNCellImpl& simple_rnn_cell() const { return static_cast<SimpleRNNCellImpl&>(*cell()); }
+};
+
+class LSTMImpl : public RNNImpl {
+ public:
+  LSTMImpl(int64_t units, LSTMOptions options = {});
+  LSTMCellImpl& lstm_cell() const { return static_cast<LSTMCellImpl&>(*cell()); }
+};
+
+class GRUImpl : public RNNImpl {
+ public:
+  GRUImpl(int64_t units, GRUOptions options = {});
+  GRUCellImpl& gru_cell() const { return static_cast<GRUCellImpl&>(*cell()); }
+};
+
+class SimpleRNN : public LayerHolder<SimpleRNNImpl> {
+ public:
+  SimpleRNN(int64_t units, SimpleRNNOptions options = {});
+};
+class LSTM : public LayerHolder<LSTMImpl> {
+ public:
+  LSTM(int64_t units, LSTMOptions options = {});
+};
+class GRU : public LayerHolder<GRUImpl> {
+ public:
+  GRU(int64_t units, GRUOptions options = {});
+};
+
+// --- Bidirectional ---
+
+struct BidirectionalOptions {
+  /// "concat", "sum", "mul", "ave", or nullopt (Keras's None: both outputs returned separately).
+  std::optional<std::string> merge_mode = "concat";
+  /// Optional layer for the backward direction; it must have the opposite go_backwards and the same
+  /// return_sequences / return_state / stateful. Empty: a copy of `layer` with go_backwards = true.
+  LayerHandle backward_layer = {};
+  std::string name = "";
+};
+
+/// Runs fresh copies of an RNN forwards and backwards (names "forward_<name>" and "backward_<name>",
+/// weights in that order); the backward sequence output is flipped back to time order before merging.
+/// Outputs: the merged output (two outputs when merge_mode is None), then with return_state the forward
+/// states followed by the backward states.
+class BidirectionalImpl : public Layer {
+ public:
+  BidirectionalImpl(const LayerHandle& layer, BidirectionalOptions options = {});
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+
+  const std::shared_ptr<RNNImpl>& forward_layer() const { return forward_; }
+  const std::shared_ptr<RNNImpl>& backward_layer() const { return backward_; }
+  const std::optional<std::string>& merge_mode() const { return merge_mode_; }
+
+ private:
+  std::shared_ptr<RNNImpl> forward_, backward_;
+  std::optional<std::string> merge_mode_;
+};
+
+class Bidirectional : public LayerHolder<BidirectionalImpl> {
+ public:
+  Bidirectional(const LayerHandle& layer, BidirectionalOptions options = {});
+};
+
+}  // namespace keel::layers
