@@ -47,5 +47,6 @@
 #include "keel/optimizers/optimizers.h"
 #include "keel/optimizers/schedules.h"
 #include "keel/training/callback.h"
+#include "keel/training/callbacks.h"
 #include "keel/training/progbar.h"
 #include "keel/training/trainer.h"
