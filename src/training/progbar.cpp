@@ -105,7 +105,8 @@ std::string Progbar::render(int64_t current, const Logs& values, bool finalize, 
 
 void Progbar::update(int64_t current, const Logs& values, bool finalize) {
   const double now = seconds_since_start();
-  if (current >= 1 && !time_after_first_step_ && current == 1) time_after_first_step_ = now;
+  if (current == 1 && !time_after_first_step_) time_after_first_step_ = now;
+  if (verbose_ != 1 && verbose_ != 2) return;
   if (verbose_ == 2 && !finalize) return;
   if (verbose_ == 1 && !dynamic_ && !finalize) return;  // logs and pipes get the final line only
   if (verbose_ == 1 && !finalize && last_update_ >= 0 && now - last_update_ < kRedrawInterval) return;

@@ -360,11 +360,9 @@ Logs Trainer::evaluate_data(EpochData& data, const std::vector<std::shared_ptr<C
   reset_metrics();
   std::vector<std::shared_ptr<Callback>> all = cbs;
   if (standalone && verbose != 0) all.push_back(std::make_shared<callbacks::ProgbarLogger>());
-  CallbackList callbacks(all, this, CallbackParams{verbose, 1, data.steps()});
-  if (!standalone) {
-    // Inside fit the callbacks keep fit's params; only the hooks are shared.
-    callbacks = CallbackList(all, this, all.empty() ? CallbackParams{} : all.front()->params());
-  }
+  // Inside fit the callbacks keep fit's params (steps, verbose); only the hooks are shared.
+  CallbackList callbacks = standalone ? CallbackList(all, this, CallbackParams{verbose, 1, data.steps()})
+                                      : CallbackList(all);
   Logs logs;
   callbacks.on_test_begin(logs);
   data.begin_epoch();

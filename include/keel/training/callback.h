@@ -80,6 +80,8 @@ class CallbackArg {
 class CallbackList {
  public:
   CallbackList(std::vector<std::shared_ptr<Callback>> callbacks, Trainer* model, const CallbackParams& params);
+  /// Callbacks already attached (fit's, reused by its validation pass): model and params stay as they are.
+  explicit CallbackList(std::vector<std::shared_ptr<Callback>> callbacks) : callbacks_(std::move(callbacks)) {}
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
 
   void on_train_begin(Logs& logs);
