@@ -113,7 +113,7 @@ void ModelImpl::summary(std::ostream& os, SummaryOptions options) const {
 
   os << "Model: \"" << name() << "\"\n";
   os << rule(widths, "┏", "┳", "┓", "━") << "\n";
-  os << row(widths, headers, std::vector<bool>(headers.size(), false), "┃") << "\n";
+  os << row(widths, headers, right, "┃") << "\n";
   os << rule(widths, "┡", "╇", "┩", "━") << "\n";
 
   auto functional = dynamic_cast<const FunctionalImpl*>(this);
