@@ -292,6 +292,12 @@ History Trainer::fit(const data::Dataset& dataset, FitOptions options) {
              "validation_split is only supported for arrays, not for a Dataset; pass validation_data instead");
   KEEL_CHECK(!options.batch_size, ValueError,
              "Do not pass batch_size when fitting on a Dataset: batch the dataset instead (dataset.batch(n))");
+  KEEL_CHECK(!options.sample_weight.defined(), ValueError,
+             "sample_weight is not supported when fitting on a Dataset: make it the third component of each element "
+             "(x, y, sample_weight)");
+  KEEL_CHECK(options.class_weight.empty(), ValueError,
+             "class_weight is not supported yet when fitting on a Dataset; pass arrays, or per-sample weights as the "
+             "third component of each element");
   std::optional<EpochData> validation;
   if (options.validation_data) {
     const ValidationData& v = *options.validation_data;

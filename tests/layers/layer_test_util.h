@@ -107,7 +107,9 @@ inline void run_layer_test(const LayerTestSpec& spec) {
   int64_t params = 0;
   for (size_t i = 0; i < ws.size(); ++i) {
     EXPECT_EQ(ws[i].name(), spec.weight_names[i]) << "weight " << i;
-    if (i < spec.weight_shapes.size()) EXPECT_EQ(ws[i].shape(), spec.weight_shapes[i]) << "weight " << i;
+    if (i < spec.weight_shapes.size()) {
+      EXPECT_EQ(ws[i].shape(), spec.weight_shapes[i]) << "weight " << i;
+    }
     params += ws[i].numel();
   }
   EXPECT_EQ(layer.count_params(), params);

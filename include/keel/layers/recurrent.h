@@ -2,7 +2,7 @@
 //   auto x = layers::Input({10, 8});                                   // (None, 10, 8)
 //   auto h = layers::LSTM(32, {.return_sequences = true})(x);          // (None, 10, 32)
 //   auto y = layers::Bidirectional(layers::GRU(16))(h);                 // (None, 32)
-//   std::vector<Tensor> out = layers::LSTM(4, {.return_state = true})({seq});  // {output, h, c}
+//   std::vector<Tensor> out = layers::LSTM(4, {.return_state = true})(std::vector<Tensor>{seq});  // {output, h, c}
 // Each layer owns one cell sub-layer (named simple_rnn_cell / lstm_cell / gru_cell as in Keras) that
 // holds the weights kernel (F, k·u), recurrent_kernel (u, k·u) and bias. The loop projects the whole
 // sequence through the kernel once, then runs one recurrent matmul per step with keel::ops, so
