@@ -1,7 +1,7 @@
 // The Keras "Simple MNIST convnet" example (keras.io/examples/vision/mnist_convnet), trained on
 // Fashion-MNIST: two Conv2D/MaxPooling2D blocks, Dropout 0.5, Dense 10 softmax, Adam, batch 128,
 // categorical cross-entropy on one-hot labels, 10 % of the training set held out for validation.
-// Set KEEL_EPOCHS to change the number of epochs (default 12).
+// Set KEEL_EPOCHS to change the number of epochs (default 25).
 #include <keel/keel.h>
 
 #include <cstdio>
@@ -11,7 +11,7 @@ using namespace keel;
 
 int main() {
   random::set_seed(1337);
-  const int epochs = std::getenv("KEEL_EPOCHS") ? std::atoi(std::getenv("KEEL_EPOCHS")) : 12;
+  const int epochs = std::getenv("KEEL_EPOCHS") ? std::atoi(std::getenv("KEEL_EPOCHS")) : 25;
   constexpr int64_t num_classes = 10;
 
   // Scale images to [0, 1] and give them a channel axis: (N, 28, 28, 1).
