@@ -4,6 +4,8 @@
 
 #include <omp.h>
 
+#include <atomic>
+
 #include "keel/core/error.h"
 
 namespace keel {
@@ -14,6 +16,13 @@ void set_num_threads(int n) {
   omp_set_num_threads(n);
 }
 int get_num_threads() { return omp_get_max_threads(); }
+
+namespace {
+std::atomic<bool> g_tf32{false};
+}  // namespace
+
+void enable_tensor_float_32_execution(bool enabled) { g_tf32.store(enabled); }
+bool tensor_float_32_execution_enabled() { return g_tf32.load(); }
 }  // namespace config
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

@@ -7,6 +7,10 @@ namespace keel::config {
 /// Threads used by CPU kernels; default: all cores (or OMP_NUM_THREADS when set).
 void set_num_threads(int n);
 int get_num_threads();
+/// TensorFlow's tf.config.experimental.enable_tensor_float_32_execution: lets float32 matmuls and
+/// convolutions on GPUs use TF32 tensor cores. Off by default in Keel, so float32 stays exact.
+void enable_tensor_float_32_execution(bool enabled);
+bool tensor_float_32_execution_enabled();
 
 }  // namespace keel::config
 
