@@ -36,10 +36,16 @@ std::mutex g_mu;
 uint64_t g_seed = 0x5eed5eedULL;  // fixed default so unseeded runs are still reproducible run to run
 uint64_t g_offset = 0;
 
+// Draws are computed on the host, then placed like any new tensor (default_device()).
+Tensor placed(const Tensor& host) {
+  const Device device = default_device();
+  return device.is_cpu() ? host : detail::copy_to_device(host, device);
+}
+
 // Fills n values; `make(u32 draws[4], out[4])` turns one Philox block into 4 values.
 template <class Make>
 Tensor fill(const Shape& shape, DType dtype, std::optional<uint64_t> seed, std::string_view op, Make make) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, Device::cpu());
   const int64_t n = t.numel();
   const int64_t blocks = (n + 3) / 4;
   StreamPosition pos = seed ? StreamPosition{*seed, 0} : next_stream(static_cast<uint64_t>(blocks));
@@ -55,7 +61,7 @@ Tensor fill(const Shape& shape, DType dtype, std::optional<uint64_t> seed, std::
       }
     });
   });
-  return t;
+  return placed(t);
 }
 
 void box_muller(const uint32_t r[4], double v[4]) {
@@ -100,7 +106,7 @@ Tensor normal(const Shape& shape, double mean, double stddev, DType dtype, std::
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype, std::optional<uint64_t> seed) {
   // Each block redraws from counters further along its own sub-stream (counter_hi = attempt) until all
   // four values lie within two standard deviations, so the result stays independent of threading.
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, Device::cpu());
   const int64_t n = t.numel();
   const int64_t blocks = (n + 3) / 4;
   StreamPosition pos = seed ? StreamPosition{*seed, 0} : next_stream(static_cast<uint64_t>(blocks));
@@ -123,7 +129,7 @@ Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dt
       }
     });
   });
-  return t;
+  return placed(t);
 }
 
 }  // namespace random

@@ -110,7 +110,7 @@ void copy_cpu(const Tensor& src, const Tensor& dst) {
 
 Tensor contiguous_cpu(const Tensor& t) {
   if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype());
+  Tensor c = empty(t.shape(), t.dtype(), Device::cpu());
   copy_cpu(t, c);
   return c;
 }
@@ -120,7 +120,7 @@ Tensor copy_to_device(const Tensor& t, Device device) {
   if (!t.is_contiguous()) {
     KEEL_CHECK(t.device().is_cpu(), UnimplementedError, "copy_to_device: non-contiguous ", t.device().str(),
                " tensors must be made contiguous on their device first");
-    src = empty(t.shape(), t.dtype());
+    src = empty(t.shape(), t.dtype(), Device::cpu());
     copy_cpu(t, src);
   }
   Tensor dst = empty(t.shape(), t.dtype(), device);
@@ -153,7 +153,7 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, Device::cpu());
   detail::visit_dtype(dtype, [&]<class T>(detail::TypeTag<T>) {
     T v = detail::from_double<T>(value);
     T* p = static_cast<T*>(t.data_ptr());
@@ -168,7 +168,7 @@ Tensor scalar_tensor(double value, DType dtype, Device device) { return full({},
 Tensor arange(double start, double stop, double step, DType dtype) {
   KEEL_CHECK(step != 0.0, ValueError, "arange: step must not be zero");
   int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
-  Tensor t = empty({n}, dtype);
+  Tensor t = empty({n}, dtype, Device::cpu());
   detail::visit_dtype(dtype, [&]<class T>(detail::TypeTag<T>) {
     T* p = static_cast<T*>(t.data_ptr());
     for (int64_t i = 0; i < n; ++i) p[i] = detail::from_double<T>(start + static_cast<double>(i) * step);
@@ -181,7 +181,7 @@ template <>
 Tensor from_vector<bool>(const std::vector<bool>& data, const Shape& shape, Device device) {
   KEEL_CHECK(static_cast<int64_t>(data.size()) == shape_numel(shape), ShapeError, "from_vector: ", data.size(),
              " values cannot fill shape ", shape_str(shape));
-  Tensor t = empty(shape, DType::b8);
+  Tensor t = empty(shape, DType::b8, Device::cpu());
   bool* p = static_cast<bool*>(t.data_ptr());
   for (size_t i = 0; i < data.size(); ++i) p[i] = data[i];
   return device.is_cpu() ? t : detail::copy_to_device(t, device);

@@ -38,7 +38,7 @@ void Variable::assign(const Tensor& v) const {
   if (converted.dtype() != old.dtype()) {
     // core cannot call the ops module's astype: convert on the host with the core copy loop.
     Tensor host = converted.device().is_cpu() ? converted : detail::copy_to_device(converted, Device::cpu());
-    Tensor cast = empty(host.shape(), old.dtype());
+    Tensor cast = empty(host.shape(), old.dtype(), Device::cpu());
     detail::copy_cpu(host, cast);
     converted = cast;
   }

@@ -54,7 +54,7 @@ Element stack_elements(const std::vector<Element>& batch) {
     const int64_t row = shape_numel(shape);
     Shape stacked_shape{static_cast<int64_t>(batch.size())};
     stacked_shape.insert(stacked_shape.end(), shape.begin(), shape.end());
-    Tensor stacked = empty(stacked_shape, first[k].dtype());
+    Tensor stacked = empty(stacked_shape, first[k].dtype(), Device::cpu());  // pipelines batch on the host
     for (size_t j = 0; j < batch.size(); ++j) {
       KEEL_CHECK(batch[j].size() == first.size(), ValueError, "Dataset.batch: element ", j, " of the batch has ",
                  batch[j].size(), " components, element 0 has ", first.size());

@@ -76,7 +76,7 @@ Tensor parse_idx(std::span<const uint8_t> file_bytes) {
     count *= shape[d];
   }
 
-  Tensor t = empty(shape, type->dtype);
+  Tensor t = empty(shape, type->dtype, Device::cpu());  // filled from host memory below
   const size_t data_bytes = static_cast<size_t>(count) * type->bytes;
   if (type->code == 0x08) {
     read_exact(*src, t.data_ptr(), data_bytes, "data");

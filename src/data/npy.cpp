@@ -106,7 +106,7 @@ Tensor parse_npy(std::span<const uint8_t> bytes, const std::string& where) {
   KEEL_CHECK(bytes.size() - data_start == data_bytes, ValueError, where, ": the .npy header gives ", dtype_name(dtype),
              " data of shape ", shape_str(shape), " (", data_bytes, " bytes from byte ", data_start,
              ") but the file holds ", bytes.size() - data_start, " bytes there");
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, Device::cpu());  // filled from host memory below
   if (data_bytes) std::memcpy(t.data_ptr(), bytes.data() + data_start, data_bytes);
   if (dtype == DType::b8) {
     const uint8_t* p = bytes.data() + data_start;

@@ -1,5 +1,6 @@
 // Device: where a tensor's memory lives. Parses TensorFlow-style names ("/GPU:0", "/device:CPU:0",
-// "/job:localhost/replica:0/task:0/device:GPU:1") as well as "cpu" and "cuda:N".
+// "/job:localhost/replica:0/task:0/device:GPU:1") as well as "cpu" and "cuda:N". Also the default
+// placement of new tensors: DeviceScope (tf.device) and default_device().
 #pragma once
 #include <ostream>
 #include <string>
@@ -30,5 +31,27 @@ struct Device {
 };
 
 std::ostream& operator<<(std::ostream& os, const Device& d);
+
+/// RAII: tensors created on this thread inside the scope default to `device` (tf.device("/GPU:0")).
+/// Scopes nest; the innermost wins. A GPU scope needs that logical GPU to exist (ValueError otherwise),
+/// so constructing one initializes the GPU runtime. Destroy on the creating thread, innermost first.
+class DeviceScope {
+ public:
+  explicit DeviceScope(std::string_view device_name);
+  explicit DeviceScope(Device d);
+  ~DeviceScope();
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+  Device device() const { return device_; }
+
+ private:
+  Device device_;
+  const DeviceScope* outer_;
+};
+
+/// The device creation functions use when none is given: the innermost DeviceScope, else GPU:0 when a GPU
+/// is visible, else the CPU (TensorFlow's default placement). Without a registered GPU runtime this is the
+/// CPU and touches no GPU API; with one, the first call initializes it (like TensorFlow's first op).
+Device default_device();
 
 }  // namespace keel

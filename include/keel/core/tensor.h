@@ -113,20 +113,20 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 /// Prints like NumPy/Keras: values, then shape and dtype.
 std::string to_string(const Tensor& t);
 
-// --- creation (all default to float32 on the default device) ---
+// --- creation (all default to float32 on default_device(), evaluated per call) ---
 /// Uninitialised contiguous tensor.
-Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
-Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
-Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
-Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = Device::cpu());
+Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = default_device());
+Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = default_device());
+Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = default_device());
+Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = default_device());
 /// [start, stop) with `step`, like numpy.arange; float32 unless dtype is given.
 Tensor arange(double start, double stop, double step = 1.0, DType dtype = DType::f32);
 Tensor arange(double stop);
 /// Copies host data; the dtype follows T. Throws ShapeError when data.size() != numel(shape).
 template <class T>
-Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device = Device::cpu());
+Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device = default_device());
 /// A 0-d tensor holding `value`.
-Tensor scalar_tensor(double value, DType dtype = DType::f32, Device device = Device::cpu());
+Tensor scalar_tensor(double value, DType dtype = DType::f32, Device device = default_device());
 
 namespace detail {
 /// A new view of `base`'s storage (no autograd recorded; the ops module records).
@@ -151,7 +151,7 @@ T* Tensor::data() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor host = empty(shape(), dtype_of_v<T>);
+  Tensor host = empty(shape(), dtype_of_v<T>, Device::cpu());
   Tensor src = device().is_cpu() ? *this : detail::copy_to_device(*this, Device::cpu());
   detail::copy_cpu(src, host);
   const T* p = host.data<T>();
@@ -169,7 +169,7 @@ template <class T>
 Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device) {
   KEEL_CHECK(static_cast<int64_t>(data.size()) == shape_numel(shape), ShapeError, "from_vector: ", data.size(),
              " values cannot fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
-  Tensor t = empty(shape, dtype_of_v<T>);
+  Tensor t = empty(shape, dtype_of_v<T>, Device::cpu());
   if (!data.empty()) std::memcpy(t.data_ptr(), data.data(), data.size() * sizeof(T));
   return device.is_cpu() ? t : detail::copy_to_device(t, device);
 }

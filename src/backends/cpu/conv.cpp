@@ -97,7 +97,7 @@ dnnl::memory weights_in(const ConvPrim& p, const Geometry& g, const Tensor& kern
   auto& eng = onednn_engine();
   dnnl::memory user(g.wei_user, eng, kernel.data_ptr());
   if (!p.reorder_needed) return user;
-  scratch = empty({static_cast<int64_t>(p.wei_prim.get_size())}, DType::u8);
+  scratch = empty({static_cast<int64_t>(p.wei_prim.get_size())}, DType::u8, Device::cpu());
   dnnl::memory mem(p.wei_prim, eng, scratch.data_ptr());
   p.reorder.execute(onednn_stream(), user, mem);
   return mem;
@@ -162,7 +162,7 @@ void conv_backward_kernel_cpu(const KernelArgs& args) {
   Tensor scratch;
   dnnl::memory w = user;
   if (p->reorder_needed) {
-    scratch = empty({static_cast<int64_t>(p->wei_prim.get_size())}, DType::u8);
+    scratch = empty({static_cast<int64_t>(p->wei_prim.get_size())}, DType::u8, Device::cpu());
     w = dnnl::memory(p->wei_prim, eng, scratch.data_ptr());
   }
   p->prim.execute(onednn_stream(), {{DNNL_ARG_SRC, dnnl::memory(g.src, eng, x.data_ptr())},

@@ -82,7 +82,7 @@ void concatenate_cpu(const KernelArgs& a) {
 // Indices as contiguous int64 (a copy unless they already are).
 Tensor indices_i64(const Tensor& idx) {
   if (idx.dtype() == DType::i64 && idx.is_contiguous()) return idx;
-  Tensor c = empty(idx.shape(), DType::i64);
+  Tensor c = empty(idx.shape(), DType::i64, Device::cpu());
   detail::copy_cpu(idx, c);
   return c;
 }
@@ -107,7 +107,7 @@ void take_cpu(const KernelArgs& a) {
   std::vector<int64_t> idx = checked_indices(a.in[1], N, axis, "take");
   Tensor x = x0;
   if (!x.is_contiguous()) {
-    x = empty(x0.shape(), x0.dtype());
+    x = empty(x0.shape(), x0.dtype(), Device::cpu());
     detail::copy_cpu(x0, x);
   }
   int64_t A = 1, B = 1;
@@ -140,7 +140,7 @@ void take_cpu(const KernelArgs& a) {
 // column block and row range), so the sums need no atomics and their order is fixed.
 template <class T>
 void take_backward_typed(const Tensor& g0, const std::vector<int64_t>& idx, const Tensor& out, int64_t axis) {
-  Tensor g = g0.is_contiguous() ? g0 : empty(g0.shape(), g0.dtype());
+  Tensor g = g0.is_contiguous() ? g0 : empty(g0.shape(), g0.dtype(), Device::cpu());
   if (!g0.is_contiguous()) detail::copy_cpu(g0, g);
   const int64_t N = out.shape()[axis], I = static_cast<int64_t>(idx.size());
   int64_t A = 1, B = 1;

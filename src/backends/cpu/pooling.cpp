@@ -92,8 +92,8 @@ void max_pool_backward_cpu(const KernelArgs& args) {
         MaxPoolBackwardPrims{dnnl::pooling_forward(fwd), dnnl::pooling_backward(bwd), fwd.workspace_desc()});
   });
   auto& eng = onednn_engine();
-  Tensor y = empty(gy.shape(), gy.dtype());
-  Tensor ws = empty({static_cast<int64_t>(p->workspace.get_size())}, DType::u8);
+  Tensor y = empty(gy.shape(), gy.dtype(), Device::cpu());
+  Tensor ws = empty({static_cast<int64_t>(p->workspace.get_size())}, DType::u8, Device::cpu());
   dnnl::memory ws_mem(p->workspace, eng, ws.data_ptr());
   p->forward.execute(onednn_stream(), {{DNNL_ARG_SRC, dnnl::memory(g.src, eng, x.data_ptr())},
                                        {DNNL_ARG_DST, dnnl::memory(g.dst, eng, y.data_ptr())},

@@ -182,7 +182,7 @@ std::vector<Group> merge_groups(const Shape& shape, const std::vector<int64_t>& 
 
 Tensor contiguous_input(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  Tensor c = empty(x.shape(), x.dtype());
+  Tensor c = empty(x.shape(), x.dtype(), Device::cpu());
   detail::copy_cpu(x, c);
   return c;
 }
