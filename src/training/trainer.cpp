@@ -199,8 +199,29 @@ std::vector<Shape> Trainer::input_shapes_of(const Batch& batch) const {
 
 // --- steps ---
 
-Logs Trainer::train_step(const Batch& batch) {
-  build_from_data(input_shapes_of(batch));
+namespace {
+
+/// The batch with every tensor on `device` (the model's): arrays and datasets live on the host, the
+/// weights on the device they were created on (GPU:0 by default when one is visible).
+training_detail::Batch on_device(const training_detail::Batch& batch, Device device) {
+  auto move = [device](const Tensor& t) { return !t.defined() || t.device() == device ? t : t.to(device); };
+  training_detail::Batch out = batch;
+  for (auto& x : out.x) x = move(x);
+  for (auto& y : out.y) y = move(y);
+  out.sample_weight = move(out.sample_weight);
+  return out;
+}
+
+}  // namespace
+
+Device Trainer::model_device() const {
+  std::vector<Variable> vars = all_variables();
+  return vars.empty() ? default_device() : vars.front().value().device();
+}
+
+Logs Trainer::train_step(const Batch& host_batch) {
+  build_from_data(input_shapes_of(host_batch));
+  const Batch batch = on_device(host_batch, model_device());
   std::vector<Variable> vars = trainable_variables();
   for (auto& v : vars) v.value().set_grad(Tensor());
   std::vector<Tensor> outputs = forward(batch.x, /*training=*/true);
@@ -219,9 +240,10 @@ Logs Trainer::train_step(const Batch& batch) {
   return metric_logs();
 }
 
-Logs Trainer::test_step(const Batch& batch) {
+Logs Trainer::test_step(const Batch& host_batch) {
   NoGradGuard no_grad;
-  build_from_data(input_shapes_of(batch));
+  build_from_data(input_shapes_of(host_batch));
+  const Batch batch = on_device(host_batch, model_device());
   std::vector<Tensor> outputs = forward(batch.x, /*training=*/false);
   build_compiled(batch, outputs);
   std::vector<double> per_output;
@@ -420,7 +442,7 @@ std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions&
     callbacks.on_predict_batch_begin(step, begin);
     NoGradGuard no_grad;
     build_from_data(input_shapes_of(*batch));
-    std::vector<Tensor> outs = forward(batch->x, false);
+    std::vector<Tensor> outs = forward(on_device(*batch, model_device()).x, false);
     if (pieces.empty()) pieces.resize(outs.size());
     for (size_t o = 0; o < outs.size(); ++o) pieces[o].push_back(outs[o]);
     Logs end;
@@ -476,7 +498,7 @@ std::map<std::string, double> Trainer::test_on_batch(const Tensor& x, const Tens
 Tensor Trainer::predict_on_batch(const Tensor& x) {
   NoGradGuard no_grad;
   build_from_data(input_shapes_of(Batch{{x}, {}, Tensor(), x.ndim() ? x.dim(0) : 1}));
-  std::vector<Tensor> outs = forward({x}, false);
+  std::vector<Tensor> outs = forward({x.device() == model_device() ? x : x.to(model_device())}, false);
   KEEL_CHECK(outs.size() == 1, ValueError, "predict_on_batch(): the model has ", outs.size(), " outputs");
   return outs[0];
 }

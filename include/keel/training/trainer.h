@@ -27,6 +27,7 @@ namespace training_detail {
 struct Batch;
 class EpochData;
 }  // namespace training_detail
+class Trainer;
 
 /// Keras's `verbose`: "auto" (= 1), 0 (silent), 1 (progress bar), 2 (one line per epoch).
 class Verbose {
@@ -179,6 +180,8 @@ class Trainer {
   struct CompiledOutput;
 
   void require_compiled(const char* what) const;
+  /// Where the model's variables live; batches are moved there before each step.
+  Device model_device() const;
   void build_compiled(const Batch& batch, const std::vector<Tensor>& outputs);
   std::vector<Shape> input_shapes_of(const Batch& batch) const;
   Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output);
