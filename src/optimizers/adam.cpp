@@ -4,6 +4,8 @@
 
 #include "keel/ops/elementwise.h"
 #include "keel/optimizers/optimizers.h"
+#include "ops/optimizer_update.h"
+#include "optimizers/fused_update_util.h"
 #include "optimizers/optimizer_util.h"
 
 namespace keel::optimizers {
@@ -30,6 +32,16 @@ void Adam::update_step(const Tensor& grad, const Variable& var, size_t var_index
   const double alpha = lr * std::sqrt(1.0 - std::pow(beta_2_, t)) / (1.0 - std::pow(beta_1_, t));
   const Variable& m = slot(var_index, 0);
   const Variable& v = slot(var_index, 1);
+  if (!amsgrad_ && fused_update_supported({var.value(), m.value(), v.value(), grad})) {
+    // One pass over w, m, v and g instead of a dozen elementwise ops, with the same float32 results.
+    const detail::UpdateTarget w_out(var), m_out(m), v_out(v);
+    adam_update(var.value(), m.value(), v.value(), grad, w_out.out(), m_out.out(), v_out.out(),
+                AdamUpdateAttrs{alpha, beta_1_, beta_2_, epsilon_});
+    w_out.commit();
+    m_out.commit();
+    v_out.commit();
+    return;
+  }
   m.assign(m.value() + (grad - m.value()) * (1.0 - beta_1_));
   v.assign(v.value() + (ops::square(grad) - v.value()) * (1.0 - beta_2_));
   Tensor second_moment = v.value();

@@ -3,6 +3,8 @@
 
 #include "keel/ops/elementwise.h"
 #include "keel/optimizers/optimizers.h"
+#include "ops/optimizer_update.h"
+#include "optimizers/fused_update_util.h"
 #include "optimizers/optimizer_util.h"
 
 namespace keel::optimizers {
@@ -25,6 +27,15 @@ void SGD::update_step(const Tensor& grad, const Variable& var, size_t var_index,
     return;
   }
   const Variable& m = slot(var_index, 0);
+  if (fused_update_supported({var.value(), m.value(), grad})) {
+    // One pass over w, m and g with the same float32 results as the op-by-op path below.
+    const detail::UpdateTarget w_out(var), m_out(m);
+    sgd_momentum_update(var.value(), m.value(), grad, w_out.out(), m_out.out(),
+                        SgdMomentumUpdateAttrs{lr, momentum_, nesterov_});
+    w_out.commit();
+    m_out.commit();
+    return;
+  }
   const Tensor velocity = m.value() * momentum_ - grad * lr;
   m.assign(velocity);
   var.assign(var.value() + (nesterov_ ? velocity * momentum_ - grad * lr : velocity));
