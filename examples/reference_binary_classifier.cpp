@@ -16,16 +16,11 @@
 
 #include <cstdio>
 
-using namespace keel;
+#include "mnist_odd_even.h"
 
-namespace {
-// (N, 28, 28) uint8 images → (N, 784) float32 in [0, 1]; digit labels → 1.0 for odd, 0.0 for even.
-Tensor flatten_pixels(const Tensor& images) { return images.astype(DType::f32).reshape({-1, 784}) / 255.0; }
-Tensor is_odd(const Tensor& digits) {
-  Tensor d = digits.astype(DType::f32);
-  return (d - 2.0 * ops::cast(ops::cast(d / 2.0, DType::i32), DType::f32)).reshape({-1, 1});
-}
-}  // namespace
+using namespace keel;
+using mnist_odd_even::flatten_pixels;
+using mnist_odd_even::is_odd;
 
 int main() {
   random::set_seed(42);

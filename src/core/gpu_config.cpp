@@ -29,6 +29,7 @@ struct ConfigState {
   std::optional<std::vector<PhysicalDevice>> visible;  // nullopt: every physical device
   std::map<int, bool> growth;                          // physical GPU index -> set_memory_growth
   std::map<int, std::vector<LogicalDeviceConfiguration>> logical;
+  std::vector<LogicalDeviceConfiguration> cpu_logical;  // empty: one logical CPU
   std::vector<gpu::LogicalGpu> layout;
   bool initializing = false;  // inside GpuRuntime::initialize (re-entrant calls see the layout)
   bool initialized = false;
@@ -227,8 +228,15 @@ void set_logical_device_configuration(const PhysicalDevice& device,
   std::lock_guard lock(state_mutex());
   ConfigState& s = state();
   require_known_locked(s, device, "set_logical_device_configuration");
-  KEEL_CHECK(device.device_type == "GPU", ValueError, "set_logical_device_configuration: ", describe(device),
-             ": Keel does not split the CPU into logical devices");
+  if (device.device_type == "CPU") {
+    // As TensorFlow allows for testing: several logical CPUs sharing the host's memory and threads
+    // (MirroredStrategy over "/CPU:0", "/CPU:1"). They take no memory limit.
+    for (const auto& c : logical)
+      KEEL_CHECK(!c.memory_limit_mb.has_value(), ValueError, "set_logical_device_configuration: ", describe(device),
+                 ": logical CPU devices take no memory limit");
+    s.cpu_logical = logical;
+    return;
+  }
   for (const auto& c : logical) {
     KEEL_CHECK(c.memory_limit_mb.has_value(), ValueError, "Setting memory limit is required for GPU virtual devices (",
                describe(device), ")");
@@ -250,14 +258,19 @@ std::vector<LogicalDeviceConfiguration> get_logical_device_configuration(const P
   ConfigState& s = state();
   require_known_locked(s, device, "get_logical_device_configuration");
   auto it = s.logical.find(device.index);
-  return device.device_type == "GPU" && it != s.logical.end() ? it->second : std::vector<LogicalDeviceConfiguration>{};
+  if (device.device_type == "CPU") return s.cpu_logical;
+  return it != s.logical.end() ? it->second : std::vector<LogicalDeviceConfiguration>{};
 }
 
 std::vector<LogicalDevice> list_logical_devices(const std::string& device_type) {
   const std::string type = normalize_type(device_type, "list_logical_devices");
   const int gpus = gpu::logical_gpu_count();
   std::vector<LogicalDevice> out;
-  if (type != "GPU") out.push_back({Device::cpu().tf_name(), "CPU"});
+  if (type != "GPU") {
+    std::lock_guard lock(state_mutex());
+    const size_t cpus = std::max<size_t>(1, state().cpu_logical.size());
+    for (size_t i = 0; i < cpus; ++i) out.push_back({Device{DeviceType::kCPU, static_cast<int>(i)}.tf_name(), "CPU"});
+  }
   if (type != "CPU")
     for (int i = 0; i < gpus; ++i) out.push_back({Device::cuda(i).tf_name(), "GPU"});
   return out;

@@ -28,6 +28,14 @@ Layer::Layer(std::string class_name, std::string name, bool trainable)
 
 Layer::~Layer() = default;
 
+namespace {
+thread_local int t_replicas_in_sync = 1;
+}  // namespace
+
+int replicas_in_sync() { return t_replicas_in_sync; }
+ReplicaContext::ReplicaContext(int replicas) : outer_(t_replicas_in_sync) { t_replicas_in_sync = replicas; }
+ReplicaContext::~ReplicaContext() { t_replicas_in_sync = outer_; }
+
 void Layer::set_trainable(bool trainable) {
   trainable_ = trainable;
   for (auto& sub : tracked_) sub->set_trainable(trainable);

@@ -63,6 +63,9 @@ Tensor BatchNormalizationImpl::call(const Tensor& x, const CallContext& ctx) {
   Tensor y;
   // A frozen layer (trainable == false) runs in inference mode even when training, as in Keras.
   if (ctx.training && trainable()) {
+    KEEL_CHECK(!options_.synchronized || replicas_in_sync() == 1, UnimplementedError, "BatchNormalization '", name(),
+               "': synchronized=true across ", replicas_in_sync(), " replicas is not implemented yet; use "
+               "synchronized=false (per-replica batch statistics, Keras's default)");
     ops::BatchNormTrainResult r =
         ops::batch_norm_train(xc, value_as(gamma_, dtype), value_as(beta_, dtype), options_.axis, options_.epsilon);
     NoGradGuard no_grad;

@@ -40,6 +40,22 @@ std::vector<Variable> Metric::variables() const {
   return vars;
 }
 
+std::vector<double> Metric::state_values() const {
+  std::vector<double> out;
+  for (const State& s : states_) out.insert(out.end(), s.values.begin(), s.values.end());
+  return out;
+}
+
+void Metric::set_state_values(const std::vector<double>& values) {
+  size_t total = 0;
+  for (const State& s : states_) total += s.values.size();
+  KEEL_CHECK(values.size() == total, ValueError, "Metric '", name_, "': set_state_values received ", values.size(),
+             " values but the state holds ", total);
+  size_t k = 0;
+  for (State& s : states_)
+    for (double& v : s.values) v = values[k++];
+}
+
 nlohmann::json Metric::get_config() const { return {{"name", name_}, {"dtype", "float32"}}; }
 
 // --- MetricArg ---

@@ -170,6 +170,33 @@ void Optimizer::set_learning_rate(double lr) {
 }
 
 void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variable>& vars) {
+  apply_step(grads, vars, /*clip=*/true);
+}
+
+void Optimizer::apply_clipped(const std::vector<Tensor>& grads, const std::vector<Variable>& vars) {
+  apply_step(grads, vars, /*clip=*/false);
+}
+
+bool Optimizer::clips_gradients() const {
+  return (options_.clipnorm && *options_.clipnorm > 0) || (options_.global_clipnorm && *options_.global_clipnorm > 0) ||
+         (options_.clipvalue && *options_.clipvalue > 0);
+}
+
+std::vector<Tensor> Optimizer::clip(const std::vector<Tensor>& grads) const {
+  NoGradGuard no_grad;
+  std::vector<Tensor> defined;
+  for (const auto& g : grads)
+    if (g.defined()) defined.push_back(g);
+  if (defined.empty()) return grads;
+  clip_gradients(defined);
+  std::vector<Tensor> out = grads;
+  size_t k = 0;
+  for (auto& g : out)
+    if (g.defined()) g = defined[k++];
+  return out;
+}
+
+void Optimizer::apply_step(const std::vector<Tensor>& grads, const std::vector<Variable>& vars, bool clip) {
   KEEL_CHECK(grads.size() == vars.size(), ValueError, class_name_, " '", name_, "': got ", grads.size(),
              " gradients for ", vars.size(), " variables");
   if (grads.empty()) return;  // Keras: an empty gradient list is a no-op
@@ -205,7 +232,7 @@ void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variab
                  "argument?\n";
   }
 
-  clip_gradients(kept_grads);
+  if (clip) clip_gradients(kept_grads);
   const int64_t iteration = iterations();
   // Step k uses schedule(k): the counter is read before it is incremented.
   const double lr = learning_rate_.is_schedule() ? (*learning_rate_.schedule())(static_cast<double>(iteration))

@@ -72,6 +72,25 @@ void ArrayData::apply_class_weight(const std::map<int64_t, double>& class_weight
   sample_weight_ = from_vector(weights, {size_});
 }
 
+Batch on_device(const Batch& batch, Device device) {
+  auto move = [device](const Tensor& t) { return !t.defined() || t.device() == device ? t : t.to(device); };
+  Batch out = batch;
+  for (auto& x : out.x) x = move(x);
+  for (auto& y : out.y) y = move(y);
+  out.sample_weight = move(out.sample_weight);
+  return out;
+}
+
+Batch rows_of(const Batch& batch, int64_t begin, int64_t end) {
+  NoGradGuard no_grad;
+  Batch b;
+  for (const auto& t : batch.x) b.x.push_back(ops::slice_axis(t, 0, begin, end));
+  for (const auto& t : batch.y) b.y.push_back(ops::slice_axis(t, 0, begin, end));
+  if (batch.sample_weight.defined()) b.sample_weight = ops::slice_axis(batch.sample_weight, 0, begin, end);
+  b.size = end - begin;
+  return b;
+}
+
 Batch ArrayData::range(int64_t begin, int64_t end) const {
   NoGradGuard no_grad;
   Batch b;
@@ -119,6 +138,7 @@ void EpochData::restart_arrays() {
     // A fresh permutation per pass from Keel's global generator (reproducible after random::set_seed).
     std::vector<float> keys = random::uniform({n}).to_vector<float>();
     std::stable_sort(order_.begin(), order_.end(), [&keys](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+    if (order_sync_) order_sync_(order_);
   }
   position_ = 0;
 }

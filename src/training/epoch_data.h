@@ -1,6 +1,7 @@
 // The data side of fit/evaluate/predict: arrays (or a Dataset) cut into batches, per-epoch shuffling,
 // validation split and class weights (keras-reference §8.2; keras/src/trainers/epoch_iterator.py).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,12 @@ struct Batch {
   Tensor sample_weight;  // (B,) or undefined
   int64_t size = 0;
 };
+
+/// The batch with every tensor on `device` (the model's): arrays and datasets live on the host, the
+/// weights on the device they were created on (GPU:0 by default when one is visible).
+Batch on_device(const Batch& batch, Device device);
+/// Rows [begin, end) of every tensor of the batch (views).
+Batch rows_of(const Batch& batch, int64_t begin, int64_t end);
 
 /// In-memory inputs, targets and sample weights with the same number of samples.
 class ArrayData {
@@ -47,6 +54,9 @@ class EpochData {
   int64_t steps() const;
   void begin_epoch();
   std::optional<Batch> next();
+  /// Called with each new sample order (after shuffling): under a multi-process strategy it makes every
+  /// process use the chief's order, so the replicas' slices of a global batch never overlap.
+  void set_order_sync(std::function<void(std::vector<int64_t>&)> sync) { order_sync_ = std::move(sync); }
 
  private:
   void restart_arrays();
@@ -55,6 +65,7 @@ class EpochData {
   int64_t batch_size_ = 32;
   bool shuffle_ = false;
   std::vector<int64_t> order_;
+  std::function<void(std::vector<int64_t>&)> order_sync_;
   int64_t position_ = 0;
 
   std::optional<data::Dataset> dataset_;

@@ -19,6 +19,7 @@
 namespace keel {
 
 using training_detail::ArrayData;
+using training_detail::on_device;
 
 Verbose::Verbose(const char* mode) {
   KEEL_CHECK(mode != nullptr && std::strcmp(mode, "auto") == 0, ValueError,
@@ -36,11 +37,13 @@ struct Trainer::CompiledOutput {
   double loss_total = 0, loss_count = 0;                  // per-output loss mean for multi-output logs
 };
 
-Trainer::Trainer() = default;
+// A model created inside strategy.scope() trains with that strategy (Keras's TF trainer captures it then).
+Trainer::Trainer() : strategy_(current_strategy()) {}
 Trainer::~Trainer() = default;
 
 void Trainer::compile(CompileOptions options) {
   optimizer_ = options.optimizer.resolve();
+  if (auto strategy = current_strategy()) strategy_ = std::move(strategy);
   compile_options_ = std::move(options);
   outputs_.clear();
   metrics_built_ = false;
@@ -178,12 +181,49 @@ void Trainer::reset_metrics() {
 }
 
 Logs Trainer::metric_logs() const {
+  if (strategy_ && strategy_->process_count() > 1) return global_metric_logs();
   Logs logs;
   logs["loss"] = loss_count_ > 0 ? loss_total_ / loss_count_ : 0.0;
   if (outputs_.size() > 1)
     for (const auto& out : outputs_)
       if (out->loss) logs[out->name + "_loss"] = out->loss_count > 0 ? out->loss_total / out->loss_count : 0.0;
   for (const auto& m : metrics()) logs[m->name()] = m->result();
+  return logs;
+}
+
+// Under a multi-process strategy the logs are global, as Keras's SUM-aggregated metric variables are.
+Logs Trainer::global_metric_logs() const {
+  // One all-reduce of every state: the loss tracker, per-output losses, then each metric's sums.
+  std::vector<double> state{loss_total_, loss_count_};
+  for (const auto& out : outputs_) {
+    state.push_back(out->loss_total);
+    state.push_back(out->loss_count);
+  }
+  const std::vector<std::shared_ptr<Metric>> all_metrics = metrics();
+  std::vector<std::vector<double>> local_states;
+  for (const auto& m : all_metrics) {
+    local_states.push_back(m->state_values());
+    state.insert(state.end(), local_states.back().begin(), local_states.back().end());
+  }
+  std::vector<Tensor> buffer{from_vector(state, {static_cast<int64_t>(state.size())}, Device::cpu())};
+  strategy_->all_reduce_sum(buffer);
+  const std::vector<double> global = buffer[0].to_vector<double>();
+
+  auto mean = [](double total, double count) { return count > 0 ? total / count : 0.0; };
+  Logs logs;
+  logs["loss"] = mean(global[0], global[1]);
+  size_t k = 2;
+  for (const auto& out : outputs_) {
+    if (outputs_.size() > 1 && out->loss) logs[out->name + "_loss"] = mean(global[k], global[k + 1]);
+    k += 2;
+  }
+  for (size_t i = 0; i < all_metrics.size(); ++i) {
+    const size_t n = local_states[i].size();
+    all_metrics[i]->set_state_values(std::vector<double>(global.begin() + k, global.begin() + k + n));
+    logs[all_metrics[i]->name()] = all_metrics[i]->result();
+    all_metrics[i]->set_state_values(local_states[i]);
+    k += n;
+  }
   return logs;
 }
 
@@ -199,21 +239,6 @@ std::vector<Shape> Trainer::input_shapes_of(const Batch& batch) const {
 
 // --- steps ---
 
-namespace {
-
-/// The batch with every tensor on `device` (the model's): arrays and datasets live on the host, the
-/// weights on the device they were created on (GPU:0 by default when one is visible).
-training_detail::Batch on_device(const training_detail::Batch& batch, Device device) {
-  auto move = [device](const Tensor& t) { return !t.defined() || t.device() == device ? t : t.to(device); };
-  training_detail::Batch out = batch;
-  for (auto& x : out.x) x = move(x);
-  for (auto& y : out.y) y = move(y);
-  out.sample_weight = move(out.sample_weight);
-  return out;
-}
-
-}  // namespace
-
 Device Trainer::model_device() const {
   std::vector<Variable> vars = all_variables();
   return vars.empty() ? default_device() : vars.front().value().device();
@@ -221,6 +246,7 @@ Device Trainer::model_device() const {
 
 Logs Trainer::train_step(const Batch& host_batch) {
   build_from_data(input_shapes_of(host_batch));
+  if (strategy_) return distributed_train_step(host_batch);
   const Batch batch = on_device(host_batch, model_device());
   std::vector<Variable> vars = trainable_variables();
   for (auto& v : vars) v.value().set_grad(Tensor());
@@ -243,6 +269,7 @@ Logs Trainer::train_step(const Batch& host_batch) {
 Logs Trainer::test_step(const Batch& host_batch) {
   NoGradGuard no_grad;
   build_from_data(input_shapes_of(host_batch));
+  if (strategy_) return distributed_test_step(host_batch);
   const Batch batch = on_device(host_batch, model_device());
   std::vector<Tensor> outputs = forward(batch.x, /*training=*/false);
   build_compiled(batch, outputs);
@@ -342,6 +369,8 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
 
   stop_training = false;
   initial_epoch_override.reset();
+  replicas_synced_ = false;
+  sync_epoch_order(train);
   Logs logs;
   callbacks.on_train_begin(logs);
   const int first_epoch = initial_epoch_override.value_or(options.initial_epoch);
@@ -386,6 +415,7 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
 Logs Trainer::evaluate_data(EpochData& data, const std::vector<std::shared_ptr<Callback>>& cbs, int verbose,
                             bool standalone) {
   reset_metrics();
+  if (standalone) replicas_synced_ = false;
   std::vector<std::shared_ptr<Callback>> all = cbs;
   if (standalone && verbose != 0) all.push_back(std::make_shared<callbacks::ProgbarLogger>());
   // Inside fit the callbacks keep fit's params (steps, verbose); only the hooks are shared.
@@ -434,6 +464,7 @@ std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions&
   CallbackList callbacks(cbs, this, CallbackParams{options.verbose.level(), 1, data.steps()});
   Logs logs;
   callbacks.on_predict_begin(logs);
+  replicas_synced_ = false;
   data.begin_epoch();
   std::vector<std::vector<Tensor>> pieces;
   int64_t step = 0;
@@ -442,7 +473,8 @@ std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions&
     callbacks.on_predict_batch_begin(step, begin);
     NoGradGuard no_grad;
     build_from_data(input_shapes_of(*batch));
-    std::vector<Tensor> outs = forward(on_device(*batch, model_device()).x, false);
+    std::vector<Tensor> outs = strategy_ ? distributed_predict_step(*batch)
+                                         : forward(on_device(*batch, model_device()).x, false);
     if (pieces.empty()) pieces.resize(outs.size());
     for (size_t o = 0; o < outs.size(); ++o) pieces[o].push_back(outs[o]);
     Logs end;

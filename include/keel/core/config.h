@@ -52,10 +52,12 @@ std::vector<PhysicalDevice> get_visible_devices(const std::string& device_type =
 void set_memory_growth(const PhysicalDevice& device, bool enable);
 bool get_memory_growth(const PhysicalDevice& device);
 /// Splits a GPU into one logical GPU per entry, each with its memory limit; an empty list undoes the split.
+/// The CPU splits too (entries without a memory limit): logical CPUs "/device:CPU:i" share the host, for
+/// MirroredStrategy tests, as in TensorFlow.
 void set_logical_device_configuration(const PhysicalDevice& device,
                                       const std::vector<LogicalDeviceConfiguration>& logical);
 std::vector<LogicalDeviceConfiguration> get_logical_device_configuration(const PhysicalDevice& device);
-/// "/device:CPU:0" and "/device:GPU:i" for each logical GPU; initializes the GPU runtime.
+/// "/device:CPU:i" for each logical CPU and "/device:GPU:i" for each logical GPU; initializes the GPU runtime.
 std::vector<LogicalDevice> list_logical_devices(const std::string& device_type = "");
 
 /// Bytes in use now and at peak on a logical GPU (tf.config.experimental.get_memory_info).

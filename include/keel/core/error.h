@@ -20,6 +20,10 @@ class ResourceExhaustedError : public Error { public: using Error::Error; };
 class UnimplementedError : public Error { public: using Error::Error; };
 /// Misuse of state, e.g. backward through a graph that was already freed.
 class RuntimeError : public Error { public: using Error::Error; };
+/// A peer process is gone or cannot be reached (tf.errors.UnavailableError).
+class UnavailableError : public Error { public: using Error::Error; };
+/// A wait ran past its timeout (tf.errors.DeadlineExceededError).
+class DeadlineExceededError : public Error { public: using Error::Error; };
 
 namespace detail {
 template <class... Args>

@@ -72,6 +72,21 @@ struct CallContext {
   bool training = false;  // Dropout and BatchNormalization behave differently while training
 };
 
+/// Replicas running the current step in sync on this thread (tf.distribute's replica context): 1 outside a
+/// distribution strategy. The trainer sets it around distributed steps for layers whose meaning depends on
+/// it (BatchNormalization(synchronized=true)).
+int replicas_in_sync();
+class ReplicaContext {
+ public:
+  explicit ReplicaContext(int replicas);
+  ~ReplicaContext();
+  ReplicaContext(const ReplicaContext&) = delete;
+  ReplicaContext& operator=(const ReplicaContext&) = delete;
+
+ private:
+  int outer_;
+};
+
 class Layer : public std::enable_shared_from_this<Layer> {
  public:
   /// `class_name` is the Keras class name ("Dense"); an empty `name` is generated from it ("dense_1").

@@ -29,6 +29,12 @@ class Metric {
   /// The Keras state variables (total, count, true_positives, ...): new non-trainable float32 variables
   /// holding the current state (a snapshot; assigning them does not change the metric).
   virtual std::vector<Variable> variables() const;
+  /// Every state variable's values, flattened in registration order. The states are sums (totals, counts,
+  /// confusion counts), so the states of several replicas add up to the state of all their data, as
+  /// Keras's SUM-aggregated metric variables do under a distribution strategy.
+  std::vector<double> state_values() const;
+  /// Replaces the state with `values` (the layout state_values() returns; ValueError on a size mismatch).
+  void set_state_values(const std::vector<double>& values);
 
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }

@@ -76,6 +76,13 @@ class Optimizer {
   /// (clipnorm / global_clipnorm / clipvalue), weight decay, update_step per variable, EMA, iteration += 1.
   /// grads[i] belongs to vars[i]; every variable must be one the optimizer was built with.
   void apply(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
+  /// The same step for gradients already clipped with clip() (under a distribution strategy Keras clips
+  /// each replica's gradients before they are summed across replicas).
+  void apply_clipped(const std::vector<Tensor>& grads, const std::vector<Variable>& vars);
+  /// Whether clipnorm, global_clipnorm or clipvalue is set.
+  bool clips_gradients() const;
+  /// `grads` clipped as apply() clips them (undefined entries stay undefined and are ignored).
+  std::vector<Tensor> clip(const std::vector<Tensor>& grads) const;
 
   /// Steps taken so far.
   int64_t iterations() const;
@@ -143,6 +150,7 @@ class Optimizer {
 
   size_t index_of(const Variable& var, size_t hint) const;
   void clip_gradients(std::vector<Tensor>& grads) const;
+  void apply_step(const std::vector<Tensor>& grads, const std::vector<Variable>& vars, bool clip);
   bool decays(const Variable& var) const;
   void overwrite_with_averages(const std::vector<Variable>& vars);
 

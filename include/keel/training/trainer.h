@@ -20,6 +20,7 @@
 #include "keel/metrics/metrics.h"
 #include "keel/optimizers/optimizer.h"
 #include "keel/training/callback.h"
+#include "keel/training/strategy.h"
 
 namespace keel {
 
@@ -158,6 +159,10 @@ class Trainer {
   /// fit's starting epoch may be moved by callbacks (BackupAndRestore).
   std::optional<int> initial_epoch_override;
 
+  /// The distribution strategy captured when the model was created or compiled inside strategy.scope()
+  /// (Keras's model.distribute_strategy); nullptr: the default strategy (one replica).
+  const std::shared_ptr<StrategyExtended>& distribute_strategy() const { return strategy_; }
+
   // --- implemented by the model ---
   virtual std::vector<Tensor> get_weights() const = 0;
   virtual void set_weights(const std::vector<Tensor>& weights) = 0;
@@ -191,6 +196,15 @@ class Trainer {
   Logs metric_logs() const;
   Logs train_step(const Batch& batch);
   Logs test_step(const Batch& batch);
+  // Under a strategy (distributed_steps.cpp): each replica of this process runs its slice of the global batch.
+  Logs distributed_train_step(const Batch& batch);
+  Logs distributed_test_step(const Batch& batch);
+  std::vector<Tensor> distributed_predict_step(const Batch& batch);
+  /// Once per fit/evaluate/predict call, before the first step: every process takes the chief's weights.
+  void sync_replicas_once();
+  /// Metric and loss states summed over processes (metric_logs() reads them under a multi-process strategy).
+  Logs global_metric_logs() const;
+  void sync_epoch_order(EpochData& data);
   History fit_data(EpochData& train, std::optional<EpochData>& validation, const FitOptions& options);
   Logs evaluate_data(EpochData& data, const std::vector<std::shared_ptr<Callback>>& callbacks, int verbose,
                      bool standalone);
@@ -202,6 +216,8 @@ class Trainer {
   std::vector<std::unique_ptr<CompiledOutput>> outputs_;  // resolved losses and metrics per output
   double loss_total_ = 0, loss_count_ = 0;  // the "loss" tracker: batch losses weighted by batch size
   bool metrics_built_ = false;
+  std::shared_ptr<StrategyExtended> strategy_;
+  bool replicas_synced_ = false;
 };
 
 }  // namespace keel

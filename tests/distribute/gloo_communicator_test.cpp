@@ -1,0 +1,218 @@
+// connect_gloo with its ranks on threads of one process over loopback (the multi-process tests are in
+// tests/collectives): the ops with exact expected values, the rendezvous timeout naming a missing rank, a
+// peer's abort seen at once, two communicators sharing one store port, and the argument checks.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "keel/core/error.h"
+#include "keel/core/tensor.h"
+#include "keel/distribute/communicator.h"
+#include "test_util.h"
+
+namespace keel::distribute {
+namespace {
+
+using namespace std::chrono_literals;
+using keel::testing::expect_error;
+using Clock = std::chrono::steady_clock;
+
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RendezvousOptions options_for(int rank, int world, int port, std::chrono::milliseconds timeout = 20s,
+                              std::string prefix = "keel") {
+  RendezvousOptions o;
+  o.rank = rank;
+  o.world_size = world;
+  o.master_address = "127.0.0.1";
+  o.master_port = port;
+  o.timeout = timeout;
+  o.prefix = std::move(prefix);
+  return o;
+}
+
+// Connects `world` ranks on threads and runs body(comm, rank) on each; returns what each rank threw.
+std::vector<std::string> run_world(int world, int port, const std::function<void(Communicator&, int)>& body,
+                                   const std::string& prefix = "keel") {
+  std::vector<std::string> errors(static_cast<size_t>(world));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        auto comm = connect_gloo(options_for(r, world, port, 20s, prefix));
+        body(*comm, r);
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return errors;
+}
+
+void expect_no_errors(const std::vector<std::string>& errors) {
+  for (size_t r = 0; r < errors.size(); ++r) EXPECT_EQ(errors[r], "") << "rank " << r;
+}
+
+TEST(GlooCommunicator, OpsOverLoopbackThreads) {
+  constexpr int world = 3;
+  std::vector<std::vector<float>> sums(world), maxima(world);
+  std::vector<std::vector<int64_t>> mins(world), gathered(world);
+  std::vector<std::vector<double>> broadcasts(world);
+  expect_no_errors(run_world(world, unused_port(), [&](Communicator& comm, int r) {
+    EXPECT_EQ(comm.backend(), "gloo");
+    EXPECT_EQ(comm.rank(), r);
+    EXPECT_EQ(comm.size(), world);
+    Tensor f = from_vector(std::vector<float>{1.0f * r, 0.5f, -2.0f * r}, {3}, Device::cpu());
+    comm.all_reduce(f);
+    sums[r] = f.to_vector<float>();
+    Tensor g = from_vector(std::vector<float>{1.0f * r, -1.0f * r}, {2}, Device::cpu());
+    comm.all_reduce(g, ReduceOp::kMax);
+    maxima[r] = g.to_vector<float>();
+    Tensor i = from_vector(std::vector<int64_t>{(int64_t{1} << 40) * (r + 1), 7 - r}, {2}, Device::cpu());
+    comm.all_reduce(i, ReduceOp::kMin);
+    mins[r] = i.to_vector<int64_t>();
+    Tensor b = from_vector(std::vector<double>{0.25 * r, 1.0 + r}, {1, 2}, Device::cpu());
+    comm.broadcast(b, 2);
+    broadcasts[r] = b.to_vector<double>();
+    Tensor a = comm.all_gather(from_vector(std::vector<int64_t>{10 * r, 10 * r + 1}, {1, 2}, Device::cpu()));
+    EXPECT_EQ(a.shape(), (Shape{3, 2}));
+    gathered[r] = a.to_vector<int64_t>();
+    Tensor none = empty({0}, DType::f32, Device::cpu());
+    comm.all_reduce(none);
+    comm.barrier();
+  }));
+  for (int r = 0; r < world; ++r) {
+    EXPECT_EQ(sums[r], (std::vector<float>{3.0f, 1.5f, -6.0f}));
+    EXPECT_EQ(maxima[r], (std::vector<float>{2.0f, 0.0f}));
+    EXPECT_EQ(mins[r], (std::vector<int64_t>{int64_t{1} << 40, 5}));
+    EXPECT_EQ(broadcasts[r], (std::vector<double>{0.5, 3.0}));
+    EXPECT_EQ(gathered[r], (std::vector<int64_t>{0, 1, 10, 11, 20, 21}));
+  }
+}
+
+TEST(GlooCommunicator, RendezvousTimeoutNamesTheMissingRank) {
+  const int port = unused_port();
+  const auto start = Clock::now();
+  expect_error<DeadlineExceededError>(
+      [&] { connect_gloo(options_for(0, 2, port, 500ms)); },
+      "rank 0: the rendezvous at 127.0.0.1:" + std::to_string(port) + " timed out after 0.5 s",
+      "ranks [1] of 2 did not arrive");
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5.0);
+}
+
+TEST(GlooCommunicator, UnreachableMasterTimesOutNamingIt) {
+  const int port = unused_port();
+  expect_error<DeadlineExceededError>([&] { connect_gloo(options_for(1, 2, port, 500ms)); },
+                                      "rank 1: could not reach the rendezvous at 127.0.0.1:" + std::to_string(port) +
+                                          " after 0.5 s (is rank 0 running? is the address right?)");
+}
+
+TEST(GlooCommunicator, AbortIsSeenByThePeerAtOnce) {
+  const auto start = Clock::now();
+  const auto errors = run_world(2, unused_port(), [](Communicator& comm, int r) {
+    comm.set_timeout(30s);
+    comm.barrier();
+    if (r == 1) {
+      comm.abort();
+      expect_error<UnavailableError>([&] { comm.barrier(); }, "rank 1: barrier failed: this communicator was aborted");
+      return;
+    }
+    Tensor t = zeros({1000}, DType::f32, Device::cpu());
+    comm.all_reduce(t);
+  });
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 10.0);  // far below the 30 s timeout
+  EXPECT_NE(errors[0].find("rank 0: all_reduce failed: peer lost (gloo:"), std::string::npos) << errors[0];
+  EXPECT_EQ(errors[1], "");
+}
+
+TEST(GlooCommunicator, CallTimeoutIsDeadlineExceededAndEndsTheCommunicator) {
+  std::atomic<bool> rank0_failed{false};
+  const auto errors = run_world(2, unused_port(), [&](Communicator& comm, int r) {
+    comm.barrier();
+    if (r == 0) {
+      comm.set_timeout(500ms);
+      Tensor t = zeros({10}, DType::f32, Device::cpu());
+      const auto start = Clock::now();
+      expect_error<DeadlineExceededError>([&] { comm.all_reduce(t); },
+                                          "rank 0: all_reduce timed out after 0.5 s waiting for its peers (gloo:");
+      EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5.0);
+      expect_error<UnavailableError>([&] { comm.barrier(); }, "rank 0: barrier failed: the communicator is unusable",
+                                     "timed out");
+      rank0_failed = true;
+      return;
+    }
+    // Rank 1 stays away until rank 0 has given up; rank 0 closed its connections, so this fails at once.
+    while (!rank0_failed) std::this_thread::sleep_for(10ms);
+    comm.set_timeout(30s);
+    const auto start = Clock::now();
+    expect_error<UnavailableError>([&] { comm.barrier(); }, "rank 1: barrier failed");
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5.0);
+  });
+  expect_no_errors(errors);
+}
+
+TEST(GlooCommunicator, TwoCommunicatorsShareOneStorePort) {
+  const int port = unused_port();
+  std::vector<std::string> first, second;
+  std::thread a([&] {
+    first = run_world(
+        2, port,
+        [](Communicator& comm, int r) {
+          Tensor t = from_vector(std::vector<int32_t>{r + 1}, {1}, Device::cpu());
+          comm.all_reduce(t);
+          EXPECT_EQ(t.to_vector<int32_t>(), (std::vector<int32_t>{3}));
+          comm.barrier();
+        },
+        "first");
+  });
+  std::thread b([&] {
+    second = run_world(
+        2, port,
+        [](Communicator& comm, int r) {
+          Tensor t = from_vector(std::vector<int32_t>{10 * (r + 1)}, {1}, Device::cpu());
+          comm.all_reduce(t);
+          EXPECT_EQ(t.to_vector<int32_t>(), (std::vector<int32_t>{30}));
+          comm.barrier();
+        },
+        "second");
+  });
+  a.join();
+  b.join();
+  expect_no_errors(first);
+  expect_no_errors(second);
+}
+
+TEST(GlooCommunicator, ChecksItsArguments) {
+  expect_error<ValueError>([] { connect_gloo(options_for(2, 2, 29500)); }, "connect_gloo: rank 2 is outside [0, 2)");
+  expect_error<ValueError>([] { connect_gloo(options_for(0, 0, 29500)); }, "world_size must be >= 1, got 0");
+  expect_error<ValueError>([] { connect_gloo(options_for(0, 2, 0)); }, "master_port 0 is outside 1..65535");
+  auto comm = connect_gloo(options_for(0, 1, unused_port()));
+  Tensor flags = from_vector(std::vector<uint8_t>{1}, {1}, Device::cpu());
+  expect_error<ValueError>([&] { comm->all_reduce(flags); }, "rank 0: all_reduce: cannot reduce dtype uint8");
+  Tensor t = zeros({1}, DType::f32, Device::cpu());
+  expect_error<ValueError>([&] { comm->broadcast(t, 1); }, "broadcast: root 1 is outside [0, 1)");
+  comm->all_reduce(t);  // a world of one works without peers
+  EXPECT_EQ(comm->all_gather(t).shape(), (Shape{1}));
+}
+
+}  // namespace
+}  // namespace keel::distribute

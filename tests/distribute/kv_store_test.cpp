@@ -1,0 +1,257 @@
+// The rendezvous key-value store: a server and its clients on threads of one process, over loopback on ports
+// the kernel picks. set/get/wait/check, blocking gets, timeouts that name the address or the missing keys,
+// connection retries, bind conflicts, a server that shuts down under a waiting client, and a foreign service.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "distribute/kv_store.h"
+#include "keel/core/error.h"
+
+namespace keel::distribute {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// A port nobody listens on (bound, read back, released).
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::vector<char> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+
+TEST(KvStore, SetGetCheckAndWait) {
+  KvStoreServer server("127.0.0.1", 0);
+  ASSERT_GT(server.port(), 0);
+  KvStoreClient client("127.0.0.1", server.port(), 5s);
+  EXPECT_EQ(client.where(), "127.0.0.1:" + std::to_string(server.port()));
+
+  const std::vector<char> binary = {'a', '\0', '\xff', 'z'};
+  client.set("rank/0", binary);
+  client.set("empty", {});
+  EXPECT_EQ(client.get("rank/0"), binary);
+  EXPECT_TRUE(client.get("empty").empty());
+  EXPECT_EQ(client.check({"rank/0", "rank/1", "empty"}), (std::vector<bool>{true, false, true}));
+  client.wait({"rank/0", "empty"});
+  client.set("rank/0", bytes("overwritten"));
+  EXPECT_EQ(client.get("rank/0"), bytes("overwritten"));
+}
+
+TEST(KvStore, GetBlocksUntilAnotherClientSets) {
+  KvStoreServer server("127.0.0.1", 0);
+  KvStoreClient reader("127.0.0.1", server.port(), 10s);
+  std::thread writer([&] {
+    KvStoreClient client("127.0.0.1", server.port(), 10s);
+    std::this_thread::sleep_for(200ms);
+    client.set("late", bytes("value"));
+  });
+  const auto start = Clock::now();
+  EXPECT_EQ(reader.get("late"), bytes("value"));
+  EXPECT_GE(seconds_since(start), 0.15);
+  writer.join();
+}
+
+TEST(KvStore, ManyClientsMeet) {
+  KvStoreServer server("127.0.0.1", 0);
+  constexpr int kClients = 8;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int r = 0; r < kClients; ++r) {
+    threads.emplace_back([&, r] {
+      KvStoreClient client("127.0.0.1", server.port(), 10s);
+      client.set("rank/" + std::to_string(r), bytes("addr" + std::to_string(r)));
+      std::vector<std::string> keys;
+      for (int p = 0; p < kClients; ++p) keys.push_back("rank/" + std::to_string(p));
+      client.wait(keys);
+      bool all = true;
+      for (int p = 0; p < kClients; ++p) all &= client.get(keys[p]) == bytes("addr" + std::to_string(p));
+      ok += all ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, kClients);
+}
+
+TEST(KvStore, GetTimesOutNamingTheKey) {
+  KvStoreServer server("127.0.0.1", 0);
+  KvStoreClient client("127.0.0.1", server.port(), 300ms);
+  const auto start = Clock::now();
+  try {
+    client.get("never/set");
+    FAIL() << "get of a missing key returned";
+  } catch (const DeadlineExceededError& e) {
+    EXPECT_NE(std::string(e.what()).find("'never/set' was not set within 0.3 s"), std::string::npos) << e.what();
+  }
+  EXPECT_GE(seconds_since(start), 0.25);
+  EXPECT_LT(seconds_since(start), 5.0);
+}
+
+TEST(KvStore, WaitNamesOnlyTheMissingKeys) {
+  KvStoreServer server("127.0.0.1", 0);
+  KvStoreClient client("127.0.0.1", server.port(), 5s);
+  client.set("a", bytes("1"));
+  const auto result = client.wait_for({"a", "b", "c"}, 200ms);
+  EXPECT_EQ(result.missing, (std::vector<std::string>{"b", "c"}));
+  EXPECT_FALSE(result.server_stopped);
+  try {
+    client.wait({"a", "b"}, 200ms);
+    FAIL() << "wait for a missing key returned";
+  } catch (const DeadlineExceededError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("keys 'b' were not set within 0.2 s"), std::string::npos) << message;
+    EXPECT_EQ(message.find("'a'"), std::string::npos) << message;
+  }
+}
+
+TEST(KvStore, ClientRetriesUntilTheServerStarts) {
+  const int port = unused_port();
+  std::unique_ptr<KvStoreServer> server;
+  std::thread starter([&] {
+    std::this_thread::sleep_for(300ms);
+    server = std::make_unique<KvStoreServer>("127.0.0.1", port);
+  });
+  KvStoreClient client("127.0.0.1", port, 10s);
+  starter.join();
+  client.set("k", bytes("v"));
+  EXPECT_EQ(client.get("k"), bytes("v"));
+}
+
+TEST(KvStore, UnreachableAddressTimesOutNamingIt) {
+  const int port = unused_port();
+  const auto start = Clock::now();
+  try {
+    KvStoreClient client("127.0.0.1", port, 500ms);
+    FAIL() << "connected to a port nobody serves";
+  } catch (const DeadlineExceededError& e) {
+    const std::string expected = "could not reach the rendezvous at 127.0.0.1:" + std::to_string(port) +
+                                 " after 0.5 s (is rank 0 running? is the address right?)";
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Connection refused"), std::string::npos) << e.what();
+  }
+  EXPECT_GE(seconds_since(start), 0.45);
+  EXPECT_LT(seconds_since(start), 5.0);
+}
+
+TEST(KvStore, UnknownHostTimesOutNamingIt) {
+  try {
+    KvStoreClient client("no-such-host.invalid", 29500, 300ms);
+    FAIL() << "resolved an .invalid name";
+  } catch (const DeadlineExceededError& e) {
+    EXPECT_NE(std::string(e.what()).find("no-such-host.invalid:29500"), std::string::npos) << e.what();
+  }
+}
+
+TEST(KvStore, PortInUseIsUnavailableNamingTheAddress) {
+  KvStoreServer first("127.0.0.1", 0);
+  try {
+    KvStoreServer second("127.0.0.1", first.port());
+    FAIL() << "two servers bound one port";
+  } catch (const UnavailableError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cannot serve the rendezvous at 127.0.0.1:" + std::to_string(first.port())),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("Address already in use"), std::string::npos) << message;
+  }
+}
+
+TEST(KvStore, ServerShutdownAnswersAPendingWaitWithTheMissingKeys) {
+  auto server = std::make_unique<KvStoreServer>("127.0.0.1", 0);
+  KvStoreClient client("127.0.0.1", server->port(), 30s);
+  client.set("here", {});
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    server.reset();
+  });
+  const auto start = Clock::now();
+  try {
+    client.wait({"here", "absent"});
+    FAIL() << "wait returned";
+  } catch (const UnavailableError& e) {
+    EXPECT_NE(std::string(e.what()).find("the server stopped before keys 'absent' were set"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(seconds_since(start), 5.0);
+  stopper.join();
+}
+
+TEST(KvStore, ServerShutdownEndsAPendingGet) {
+  auto server = std::make_unique<KvStoreServer>("127.0.0.1", 0);
+  KvStoreClient client("127.0.0.1", server->port(), 30s);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    server.reset();
+  });
+  const auto start = Clock::now();
+  EXPECT_THROW(client.get("never"), UnavailableError);
+  EXPECT_LT(seconds_since(start), 5.0);
+  stopper.join();
+  // The connection is gone for good: later calls fail the same way, not with a hang.
+  EXPECT_THROW(client.set("k", {}), UnavailableError);
+}
+
+TEST(KvStore, ForeignServiceIsNamed) {
+  // A listener that answers with something other than the store's greeting.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::thread service([fd] {
+    const int conn = ::accept(fd, nullptr, nullptr);
+    const char reply[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    (void)!::write(conn, reply, sizeof(reply) - 1);
+    std::this_thread::sleep_for(200ms);
+    ::close(conn);
+  });
+  try {
+    KvStoreClient client("127.0.0.1", ntohs(addr.sin_port), 5s);
+    FAIL() << "accepted a foreign service as the store";
+  } catch (const UnavailableError& e) {
+    EXPECT_NE(std::string(e.what()).find("is not Keel's rendezvous store"), std::string::npos) << e.what();
+  }
+  service.join();
+  ::close(fd);
+}
+
+TEST(KvStore, RejectsBadArguments) {
+  EXPECT_THROW(KvStoreServer("127.0.0.1", 70000), ValueError);
+  EXPECT_THROW(KvStoreClient("127.0.0.1", 0, 1s), ValueError);
+  EXPECT_THROW(KvStoreClient("127.0.0.1", 29500, 0ms), ValueError);
+}
+
+TEST(KvStore, LoopbackAddressesAndHostPort) {
+  EXPECT_TRUE(is_loopback_address("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_address("127.0.1.1"));
+  EXPECT_TRUE(is_loopback_address("::1"));
+  EXPECT_TRUE(is_loopback_address("localhost"));
+  EXPECT_FALSE(is_loopback_address("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_address("node1"));
+  EXPECT_EQ(host_port("10.0.0.1", 29500), "10.0.0.1:29500");
+  EXPECT_EQ(host_port("::1", 29500), "[::1]:29500");
+}
+
+}  // namespace
+}  // namespace keel::distribute
