@@ -173,6 +173,15 @@ void run_rows(Out* o, const T0* p0, const T1* p1, const T2* p2, const std::array
   } else if constexpr (kArity == 2) {
     if (a0 == kContig && a1 == kBcast) return row<kContig, kBcast, kContig>(o, p0, p1, p2, s[1], s[2], s[3], len, f);
     if (a0 == kBcast && a1 == kContig) return row<kBcast, kContig, kContig>(o, p0, p1, p2, s[1], s[2], s[3], len, f);
+  } else {
+    // where(mask, x, 0) and friends (the relu gradient): a scalar branch operand must not drop the row to the
+    // strided loop, whose data-dependent branch mispredicts on every other element.
+    if (a0 == kContig && a1 == kContig && a2 == kBcast)
+      return row<kContig, kContig, kBcast>(o, p0, p1, p2, s[1], s[2], s[3], len, f);
+    if (a0 == kContig && a1 == kBcast && a2 == kContig)
+      return row<kContig, kBcast, kContig>(o, p0, p1, p2, s[1], s[2], s[3], len, f);
+    if (a0 == kContig && a1 == kBcast && a2 == kBcast)
+      return row<kContig, kBcast, kBcast>(o, p0, p1, p2, s[1], s[2], s[3], len, f);
   }
   row<kStrided, kStrided, kStrided>(o, p0, p1, p2, s[1], s[2], s[3], len, f);
 }
