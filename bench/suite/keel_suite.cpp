@@ -19,8 +19,8 @@ namespace {
 
 Sequential build_model(const std::string& name) {
   if (name == "mlp")
-    return Sequential({layers::Input({784}), layers::Dense(512, "relu"), layers::Dense(512, "relu"),
-                       layers::Dense(10, "softmax")});
+    return Sequential(
+        {layers::Input({784}), layers::Dense(512, "relu"), layers::Dense(512, "relu"), layers::Dense(10, "softmax")});
   if (name == "convnet")
     return Sequential({layers::Input({28, 28, 1}), layers::Conv2D(32, {3, 3}, {.activation = "relu"}),
                        layers::MaxPooling2D({2, 2}), layers::Conv2D(64, {3, 3}, {.activation = "relu"}),
@@ -63,8 +63,8 @@ int main(int argc, char** argv) try {
   const double data_mib = suite::proc_status_mib("VmHWM");
 
   Sequential model = build_model(args.model);
-  model.compile({.optimizer = "adam",
-                 .loss = args.model == "small" ? "binary_crossentropy" : "sparse_categorical_crossentropy"});
+  model.compile(
+      {.optimizer = "adam", .loss = args.model == "small" ? "binary_crossentropy" : "sparse_categorical_crossentropy"});
 
   std::vector<double> values;
   int64_t samples = 0;

@@ -20,7 +20,7 @@ struct Args {
   std::string model = "mlp";   // mlp | convnet | small
   std::string task = "train";  // train | predict
   int threads = 1;
-  int64_t batch = 0;    // 0: the model's training batch (128, or 64 for small)
+  int64_t batch = 0;  // 0: the model's training batch (128, or 64 for small)
   int repeats = 5;
   int64_t steps = 0;    // train: steps per timed repetition; 0: the model's default
   int64_t samples = 0;  // predict: samples per timed repetition; 0: 2,000 at batch 1, else 10,000
@@ -36,14 +36,22 @@ inline Args parse_args(int argc, char** argv) {
     const std::string k = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument("missing value after " + k);
     const std::string v = argv[++i];
-    if (k == "--model") a.model = v;
-    else if (k == "--task") a.task = v;
-    else if (k == "--threads") a.threads = std::stoi(v);
-    else if (k == "--batch") a.batch = std::stoll(v);
-    else if (k == "--repeats") a.repeats = std::stoi(v);
-    else if (k == "--steps") a.steps = std::stoll(v);
-    else if (k == "--samples") a.samples = std::stoll(v);
-    else throw std::invalid_argument("unknown argument " + k);
+    if (k == "--model")
+      a.model = v;
+    else if (k == "--task")
+      a.task = v;
+    else if (k == "--threads")
+      a.threads = std::stoi(v);
+    else if (k == "--batch")
+      a.batch = std::stoll(v);
+    else if (k == "--repeats")
+      a.repeats = std::stoi(v);
+    else if (k == "--steps")
+      a.steps = std::stoll(v);
+    else if (k == "--samples")
+      a.samples = std::stoll(v);
+    else
+      throw std::invalid_argument("unknown argument " + k);
   }
   if (a.model != "mlp" && a.model != "convnet" && a.model != "small")
     throw std::invalid_argument("--model must be mlp, convnet or small");
@@ -51,7 +59,7 @@ inline Args parse_args(int argc, char** argv) {
   if (a.threads < 1 || a.repeats < 1) throw std::invalid_argument("--threads and --repeats must be >= 1");
   if (a.batch == 0) a.batch = a.model == "small" ? 64 : 128;
   // Chosen so that one repetition takes about 1-3 s at 1 thread on the 2-core machine (the slower side).
-  if (a.steps == 0) a.steps = a.model == "mlp" ? 200 : a.model == "convnet" ? 30 : 2000;
+  if (a.steps == 0) a.steps = a.model == "mlp" ? 200 : a.model == "convnet" ? 30 : 5000;
   if (a.samples == 0) a.samples = a.batch == 1 ? 2000 : 10000;
   if (a.batch < 1 || a.steps < 1 || a.samples < 1) throw std::invalid_argument("sizes must be >= 1");
   return a;
@@ -130,8 +138,8 @@ inline void print_result(const char* framework, const Args& a, int64_t samples, 
       "\"loss\": %s, \"data_mib\": %.1f, \"peak_mib\": %.1f}\n",
       framework, a.model.c_str(), a.task.c_str(), a.threads, static_cast<long long>(a.batch),
       per_step(a) ? "us/step" : "samples/s", median(values), vals.c_str(), static_cast<long long>(samples),
-      static_cast<long long>(a.task == "train" ? a.steps : (samples + a.batch - 1) / a.batch), loss_str.c_str(), data_mib,
-      proc_status_mib("VmHWM"));
+      static_cast<long long>(a.task == "train" ? a.steps : (samples + a.batch - 1) / a.batch), loss_str.c_str(),
+      data_mib, proc_status_mib("VmHWM"));
   std::fflush(stdout);
 }
 

@@ -150,8 +150,7 @@ void run(const suite::Args& args, const torch::Tensor& x, const torch::Tensor& y
     train_epoch(net, optimizer, x, y, args.batch, args.steps);  // warm-up: oneDNN primitives, Adam state, pages
     for (int r = 0; r < args.repeats; ++r)
       values.push_back(suite::value_of(
-          args, suite::seconds_of([&] { loss = train_epoch(net, optimizer, x, y, args.batch, args.steps); }),
-          samples));
+          args, suite::seconds_of([&] { loss = train_epoch(net, optimizer, x, y, args.batch, args.steps); }), samples));
   } else {
     samples = args.samples;
     predict_all(net, x, args.batch);  // warm-up
@@ -191,9 +190,12 @@ int main(int argc, char** argv) try {
   }
   const double data_mib = suite::proc_status_mib("VmHWM");
 
-  if (args.model == "mlp") run<Mlp>(args, x, y, data_mib);
-  else if (args.model == "convnet") run<Convnet>(args, x, y, data_mib);
-  else run<Small>(args, x, y, data_mib);
+  if (args.model == "mlp")
+    run<Mlp>(args, x, y, data_mib);
+  else if (args.model == "convnet")
+    run<Convnet>(args, x, y, data_mib);
+  else
+    run<Small>(args, x, y, data_mib);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "torch_suite: %s\n", e.what());
