@@ -14,6 +14,7 @@ namespace config {
 void set_num_threads(int n) {
   KEEL_CHECK(n >= 1, ValueError, "set_num_threads: expected a positive thread count, got ", n);
   omp_set_num_threads(n);
+  // New pool threads get the denormal setting on the next CPU op (core/denormals.h).
 }
 int get_num_threads() { return omp_get_max_threads(); }
 

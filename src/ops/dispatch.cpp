@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "core/denormals.h"
+
 namespace keel {
 namespace {
 using Table = std::array<std::array<KernelFn, static_cast<int>(Backend::kCount)>, kNumOps>;
@@ -41,6 +43,11 @@ void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> o
   KernelFn fn = table()[static_cast<int>(op)][static_cast<int>(b)];
   KEEL_CHECK(fn != nullptr, UnimplementedError, "Op '", op_name(op), "' has no kernel for backend '",
              backend_name(b), "'");
+  if (b == Backend::kCpu) {
+    const detail::ScopedFlushDenormals flush;
+    fn(KernelArgs{op, inputs, outputs, attrs});
+    return;
+  }
   fn(KernelArgs{op, inputs, outputs, attrs});
 }
 

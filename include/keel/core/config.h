@@ -14,6 +14,12 @@ namespace keel::config {
 /// Threads used by CPU kernels; default: all cores (or OMP_NUM_THREADS when set).
 void set_num_threads(int n);
 int get_num_threads();
+/// Whether Keel's CPU kernels flush denormal floats to zero (FTZ and DAZ), as TensorFlow's CPU threads do;
+/// on by default (KEEL_FLUSH_DENORMALS=0 turns it off). Denormals are orders of magnitude slower to compute
+/// with, and training produces them. The caller's own floating-point flags are restored after each op; the
+/// OpenMP pool's worker threads keep the setting.
+void set_flush_denormals(bool enabled);
+bool flush_denormals();
 /// TensorFlow's tf.config.experimental.enable_tensor_float_32_execution: lets float32 matmuls and
 /// convolutions on GPUs use TF32 tensor cores. Off by default in Keel, so float32 stays exact.
 void enable_tensor_float_32_execution(bool enabled);
