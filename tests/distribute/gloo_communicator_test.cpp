@@ -17,6 +17,7 @@
 #include "keel/core/tensor.h"
 #include "keel/distribute/communicator.h"
 #include "test_util.h"
+#include "unused_port.h"
 
 namespace keel::distribute {
 namespace {
@@ -26,15 +27,9 @@ using keel::testing::expect_error;
 using Clock = std::chrono::steady_clock;
 
 int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  const int port = keel::testing::unused_loopback_port();
+  EXPECT_NE(port, 0) << "no free loopback port";
+  return port;
 }
 
 RendezvousOptions options_for(int rank, int world, int port, std::chrono::milliseconds timeout = 20s,

@@ -6,10 +6,6 @@
 //   mwms_worker train ... --die-at-batch 3                          → rank 1 SIGKILLs itself there
 //   mwms_worker compare FILE_A FILE_B TOLERANCE                     → exit 0 when all values agree
 //   mwms_worker free-port                                           → prints a free loopback port
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <csignal>
@@ -23,6 +19,7 @@
 
 #include "keel/distribute/strategies.h"
 #include "keel/keel.h"
+#include "unused_port.h"
 
 using namespace keel;
 
@@ -115,16 +112,9 @@ int compare(const std::string& a, const std::string& b, double tolerance) {
 }
 
 int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    return 1;
-  std::printf("%d\n", ntohs(addr.sin_port));
-  close(fd);
+  const int port = keel::testing::unused_loopback_port();
+  if (port == 0) return 1;
+  std::printf("%d\n", port);
   return 0;
 }
 
