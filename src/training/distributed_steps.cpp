@@ -167,13 +167,7 @@ Logs Trainer::distributed_test_step(const Batch& host_batch) {
   sync_replicas_once();
   const Device device = model_device();
   for (const auto& [begin, end] : strategy_->local_shards(host_batch.size)) {
-    if (end == begin) continue;
-    const Batch batch = on_device(rows_of(host_batch, begin, end), device);
-    std::vector<Tensor> outputs = forward(batch.x, /*training=*/false);
-    build_compiled(batch, outputs);
-    std::vector<double> per_output;
-    Tensor loss = total_loss(batch, outputs, &per_output);
-    update_metrics(batch, outputs, loss.item<double>(), per_output);
+    if (end > begin) accumulate_test_metrics(on_device(rows_of(host_batch, begin, end), device));
   }
   return metric_logs();
 }

@@ -270,13 +270,16 @@ Logs Trainer::test_step(const Batch& host_batch) {
   NoGradGuard no_grad;
   build_from_data(input_shapes_of(host_batch));
   if (strategy_) return distributed_test_step(host_batch);
-  const Batch batch = on_device(host_batch, model_device());
+  accumulate_test_metrics(on_device(host_batch, model_device()));
+  return metric_logs();
+}
+
+void Trainer::accumulate_test_metrics(const Batch& batch) {
   std::vector<Tensor> outputs = forward(batch.x, /*training=*/false);
   build_compiled(batch, outputs);
   std::vector<double> per_output;
   Tensor loss = total_loss(batch, outputs, &per_output);
   update_metrics(batch, outputs, loss.item<double>(), per_output);
-  return metric_logs();
 }
 
 // --- loops ---

@@ -196,6 +196,8 @@ class Trainer {
   Logs metric_logs() const;
   Logs train_step(const Batch& batch);
   Logs test_step(const Batch& batch);
+  /// Forward pass (inference mode), loss and metric updates for a batch already on the model's device.
+  void accumulate_test_metrics(const Batch& batch);
   // Under a strategy (distributed_steps.cpp): each replica of this process runs its slice of the global batch.
   Logs distributed_train_step(const Batch& batch);
   Logs distributed_test_step(const Batch& batch);
