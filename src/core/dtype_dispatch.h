@@ -1,6 +1,8 @@
 // visit_dtype: calls a generic lambda with a value of the C++ type that matches a DType, so one
 // templated kernel body serves every dtype. Internal to Keel (backends use it too).
 #pragma once
+#include <cstdint>
+
 #include "keel/core/dtype.h"
 #include "keel/core/error.h"
 

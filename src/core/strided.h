@@ -2,6 +2,7 @@
 // each of N operands with their own strides (0 on broadcast axes). The innermost axis is a plain loop.
 #pragma once
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "keel/core/shape.h"

@@ -116,6 +116,7 @@ Tensor contiguous_cpu(const Tensor& t) {
 }
 
 Tensor copy_to_device(const Tensor& t, Device device) {
+  if (t.numel() == 0) return empty(t.shape(), t.dtype(), device);  // nothing to copy, whatever the strides
   Tensor src = t;
   if (!t.is_contiguous()) {
     KEEL_CHECK(t.device().is_cpu(), UnimplementedError, "copy_to_device: non-contiguous ", t.device().str(),

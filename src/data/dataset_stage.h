@@ -1,6 +1,7 @@
 // The stages behind keel::data::Dataset. Each stage is immutable and shared by every Dataset built on
 // it; make_iterator() gives an independent pass. Factories validate their arguments.
 #pragma once
+#include <cstdint>
 #include <memory>
 
 #include "keel/data/dataset.h"

@@ -1,5 +1,6 @@
 // Helpers shared by layer configs: shapes and tuples as JSON arrays, optional values as null.
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>

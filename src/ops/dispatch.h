@@ -2,6 +2,7 @@
 // KEEL_REGISTER_KERNEL; the device-neutral glue in src/ops validates operands, allocates outputs and
 // calls dispatch(). A missing kernel is an UnimplementedError naming the op and the backend.
 #pragma once
+#include <cstdint>
 #include <span>
 #include <vector>
 

@@ -1,6 +1,7 @@
 // Argument helpers shared by the convolution and pooling glue: Keras lets strides, pool sizes and
 // dilations be one value for every spatial axis or one per axis.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 

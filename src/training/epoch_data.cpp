@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -69,7 +70,7 @@ void ArrayData::apply_class_weight(const std::map<int64_t, double>& class_weight
     auto it = class_weight.find(static_cast<int64_t>(std::llround(labels[i])));
     weights[i] = it == class_weight.end() ? 1.0f : static_cast<float>(it->second);
   }
-  sample_weight_ = from_vector(weights, {size_});
+  sample_weight_ = from_vector(weights, {size_}, y.device());
 }
 
 Batch on_device(const Batch& batch, Device device) {
@@ -103,11 +104,18 @@ Batch ArrayData::range(int64_t begin, int64_t end) const {
 
 Batch ArrayData::gather(const std::vector<int64_t>& indices) const {
   NoGradGuard no_grad;
-  Tensor idx = from_vector(indices, {static_cast<int64_t>(indices.size())});
+  // The rows are gathered where each array lives (the user's arrays may sit on a GPU: new tensors go to
+  // GPU:0 by default, as in TensorFlow), so the indices go to that device, once per device.
+  std::map<std::string, Tensor> idx;
+  auto rows = [&](const Tensor& t) {
+    Tensor& i = idx[t.device().str()];
+    if (!i.defined()) i = from_vector(indices, {static_cast<int64_t>(indices.size())}, t.device());
+    return ops::take(t, i, 0);
+  };
   Batch b;
-  for (const auto& t : x_) b.x.push_back(ops::take(t, idx, 0));
-  for (const auto& t : y_) b.y.push_back(ops::take(t, idx, 0));
-  if (sample_weight_.defined()) b.sample_weight = ops::take(sample_weight_, idx, 0);
+  for (const auto& t : x_) b.x.push_back(rows(t));
+  for (const auto& t : y_) b.y.push_back(rows(t));
+  if (sample_weight_.defined()) b.sample_weight = rows(sample_weight_);
   b.size = static_cast<int64_t>(indices.size());
   return b;
 }

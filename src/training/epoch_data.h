@@ -1,6 +1,7 @@
 // The data side of fit/evaluate/predict: arrays (or a Dataset) cut into batches, per-epoch shuffling,
 // validation split and class weights (keras-reference §8.2; keras/src/trainers/epoch_iterator.py).
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>

@@ -1,5 +1,6 @@
 // A fresh directory under the system temp dir, removed with everything in it when the object dies.
 #pragma once
+#include <cstdint>
 #include <unistd.h>
 
 #include <atomic>

@@ -5,6 +5,7 @@
 //   run_layer_test({.layer = layers::Dense(3), .input_shapes = {{2, 4}},
 //                   .weight_names = {"kernel", "bias"}, .weight_shapes = {{4, 3}, {3}}});
 #pragma once
+#include <cstdint>
 #include <gtest/gtest.h>
 
 #include <functional>

@@ -1,6 +1,7 @@
 // Helpers of the convolution/pooling layer tests: the closed-form patterns reference_values.h is computed from,
 // and an element-wise comparison.
 #pragma once
+#include <cstdint>
 #include <gtest/gtest.h>
 
 #include <cmath>

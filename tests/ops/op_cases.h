@@ -4,6 +4,7 @@
 // backward, and forward + gradients against PyTorch fixtures (golden_test.cpp). Families add cases in
 // tests/ops/table_<family>.cpp with KEEL_OP_CASES.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>

@@ -2,6 +2,7 @@
 // "/job:localhost/replica:0/task:0/device:GPU:1") as well as "cpu" and "cuda:N". Also the default
 // placement of new tensors: DeviceScope (tf.device) and default_device().
 #pragma once
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <string_view>

@@ -4,6 +4,7 @@
 //   Variable w("kernel", zeros({784, 64}));
 //   w.assign(w.value() - 0.1 * grad);
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include "keel/core/tensor.h"

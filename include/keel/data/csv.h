@@ -3,6 +3,7 @@
 //   t.columns;   // names from the header line ("0", "1", ... without one)
 //   t.values;    // float32 (rows, columns)
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -8,6 +8,7 @@
 // Models created or compiled inside scope() split each global batch over the replicas, sum the scaled
 // gradients over all of them, and keep every replica's variables identical.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>

@@ -5,6 +5,7 @@
 //   layers::LeakyReLU();                             // slope 0.3, the layer default (the function's is 0.2)
 //   layers::Softmax({.axis = 1});
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 

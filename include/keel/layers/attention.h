@@ -6,6 +6,7 @@
 // in Keras) whose kernels keep Keras's shapes: (d_q, H, key_dim), (d_k, H, key_dim), (d_v, H, value_dim)
 // and (H, value_dim, d_out).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

@@ -7,6 +7,7 @@
 //   layers::DepthwiseConv2D({3, 3}, {.depth_multiplier = 2});
 //   layers::SeparableConv2D(64, {3});
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

@@ -3,6 +3,7 @@
 //   auto h = layers::Dense(64, "relu")(x);
 //   layers::Dense(10, {.activation = "softmax", .use_bias = false});
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include "keel/layers/activations.h"

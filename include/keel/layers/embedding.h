@@ -2,6 +2,7 @@
 //   auto emb = layers::Embedding(10000, 64);
 //   Tensor v = emb(ids);   // ids (batch, seq) of any integer dtype -> (batch, seq, 64) float32
 #pragma once
+#include <cstdint>
 #include <string>
 #include "keel/layers/layer.h"
 

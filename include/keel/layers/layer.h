@@ -22,6 +22,7 @@
 //   auto scale = make_layer<Scale>();
 #pragma once
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>

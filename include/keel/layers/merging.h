@@ -5,6 +5,7 @@
 // The elementwise layers broadcast as Keras does: the non-batch shapes are aligned from the right
 // (a dimension of 1 stretches), and an input of lower rank gets size-1 axes inserted after the batch axis.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 #include "keel/layers/layer.h"

@@ -4,6 +4,7 @@
 //   Tensor z = bn(x);                      // inference: the moving statistics
 //   layers::LayerNormalization({.axis = {1, 2}, .epsilon = 1e-5});
 #pragma once
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>

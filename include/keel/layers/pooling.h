@@ -5,6 +5,7 @@
 //   layers::AveragePooling2D({3}, {.strides = {1}, .padding = "same"});
 //   layers::GlobalAveragePooling2D({.keepdims = true});
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -8,6 +8,7 @@
 // sequence through the kernel once, then runs one recurrent matmul per step with keel::ops, so
 // autograd differentiates it like any other graph.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

@@ -7,6 +7,7 @@
 //   layers::ZeroPadding2D(1);  layers::ZeroPadding2D({1, 2});  layers::ZeroPadding2D({{1, 0}, {2, 3}});
 //   layers::UpSampling2D({2, 3});             // nearest neighbour
 #pragma once
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>

@@ -5,6 +5,7 @@
 //   auto in = layers::Input({32});
 //   Model fm(in, layers::Dense(1, "sigmoid")(layers::Dense(64, "relu")(in)));
 #pragma once
+#include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>

@@ -2,6 +2,7 @@
 // slice return views sharing storage when the strides allow; the rest copy.
 //   Tensor t = ops::transpose(x, {0, 2, 1});   // a view
 #pragma once
+#include <cstdint>
 #include <utility>
 #include <vector>
 

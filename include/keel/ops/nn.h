@@ -2,6 +2,7 @@
 // layout with HWIO kernels as Keras stores them, pooling, softmax, normalisation, dropout and fused
 // cross-entropies. On the CPU these run on oneDNN primitives, forward and backward.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

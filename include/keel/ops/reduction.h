@@ -3,6 +3,7 @@
 // mean/var/std/logsumexp of integers give float32. max/min of an empty axis raise ValueError.
 //   Tensor m = ops::mean(x, {0}, /*keepdims=*/true);   // (N, C) -> (1, C)
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <vector>
 

@@ -7,6 +7,7 @@
 //                         {.initial_learning_rate = 0.1, .decay_steps = 100, .decay_rate = 0.96})});
 //   optimizers::get("adam");   // by identifier, as compile(optimizer="adam")
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

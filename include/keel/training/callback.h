@@ -7,6 +7,7 @@
 //   model.fit(x, y, {.callbacks = {PrintLoss()}});
 #pragma once
 #include <concepts>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>

@@ -7,6 +7,7 @@
 //   }
 //   model.fit(x, y, {.batch_size = 64});   // 64 is the global batch: 32 per replica
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <utility>

@@ -6,6 +6,7 @@
 //   auto scores = model.evaluate(x_test, y_test);        // {"accuracy": ..., "loss": ...}
 #pragma once
 #include <concepts>
+#include <cstdint>
 #include <initializer_list>
 #include <map>
 #include <memory>

@@ -9,6 +9,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <span>
 #include <type_traits>
 #include <vector>

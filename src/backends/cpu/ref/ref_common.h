@@ -1,6 +1,7 @@
 // Helpers of the reference kernels: operands read into row-major double vectors and results written
 // back in the output's dtype, so each kernel body is plain arithmetic on doubles.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "core/dtype_dispatch.h"
