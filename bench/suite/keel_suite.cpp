@@ -2,7 +2,7 @@
 // user calls them (verbose 0). torch_suite.cpp is the same program in the libtorch C++ frontend; bench/run_suite
 // runs both side by side.
 //   keel_suite --model mlp|convnet|small --task train|predict --threads N [--batch B] [--repeats 5]
-//              [--steps S] [--samples M]
+//              [--steps S] [--samples M] [--eager 0|1]
 // Train: one repetition is one fit epoch of S steps (steps_per_epoch), after one warm-up fit. Predict: one
 // repetition is model.predict over M test images at batch B, after one warm-up predict. Prints one JSON line.
 #include <keel/keel.h>
@@ -42,6 +42,7 @@ Tensor mnist_images(const datasets::Split& split, const std::string& model) {
 int main(int argc, char** argv) try {
   const suite::Args args = suite::parse_args(argc, argv);
   config::set_num_threads(args.threads);
+  config::run_functions_eagerly(args.eager);
   random::set_seed(1);
 
   Tensor x, y;

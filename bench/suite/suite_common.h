@@ -24,11 +24,12 @@ struct Args {
   int repeats = 5;
   int64_t steps = 0;    // train: steps per timed repetition; 0: the model's default
   int64_t samples = 0;  // predict: samples per timed repetition; 0: 2,000 at batch 1, else 10,000
+  bool eager = false;   // Keel: train op by op (config::run_functions_eagerly) instead of replaying a plan
 };
 
 inline constexpr char kUsage[] =
     "usage: %s --model mlp|convnet|small --task train|predict --threads N [--batch B] [--repeats 5]\n"
-    "          [--steps S] [--samples M]\n";
+    "          [--steps S] [--samples M] [--eager 0|1]\n";
 
 inline Args parse_args(int argc, char** argv) {
   Args a;
@@ -50,6 +51,8 @@ inline Args parse_args(int argc, char** argv) {
       a.steps = std::stoll(v);
     else if (k == "--samples")
       a.samples = std::stoll(v);
+    else if (k == "--eager")
+      a.eager = v == "1";
     else
       throw std::invalid_argument("unknown argument " + k);
   }

@@ -20,10 +20,13 @@ int get_num_threads() { return omp_get_max_threads(); }
 
 namespace {
 std::atomic<bool> g_tf32{false};
+std::atomic<bool> g_run_eagerly{false};
 }  // namespace
 
 void enable_tensor_float_32_execution(bool enabled) { g_tf32.store(enabled); }
 bool tensor_float_32_execution_enabled() { return g_tf32.load(); }
+void run_functions_eagerly(bool enabled) { g_run_eagerly.store(enabled); }
+bool functions_run_eagerly() { return g_run_eagerly.load(); }
 }  // namespace config
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

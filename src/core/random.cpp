@@ -81,7 +81,12 @@ void set_seed(uint64_t seed) {
   g_offset = 0;
 }
 
+thread_local uint64_t tls_stream_draws = 0;
+
+uint64_t stream_draws_on_this_thread() { return tls_stream_draws; }
+
 StreamPosition next_stream(uint64_t count) {
+  ++tls_stream_draws;
   std::lock_guard lock(g_mu);
   StreamPosition p{g_seed, g_offset};
   g_offset += count;

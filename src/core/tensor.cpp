@@ -130,6 +130,18 @@ Tensor copy_to_device(const Tensor& t, Device device) {
   return dst;
 }
 
+namespace {
+thread_local uint64_t tls_host_reads = 0;
+thread_local bool tls_validation_reads = false;
+}  // namespace
+
+void note_host_read() {
+  if (!tls_validation_reads) ++tls_host_reads;
+}
+uint64_t host_reads_on_this_thread() { return tls_host_reads; }
+ValidationReadScope::ValidationReadScope() : previous_(tls_validation_reads) { tls_validation_reads = true; }
+ValidationReadScope::~ValidationReadScope() { tls_validation_reads = previous_; }
+
 double read_as_double(const Tensor& t, int64_t i) {
   int64_t off = t.offset();
   for (int64_t d = t.ndim() - 1; d >= 0; --d) {
@@ -190,6 +202,7 @@ Tensor from_vector<bool>(const std::vector<bool>& data, const Shape& shape, Devi
 
 template <>
 std::vector<bool> Tensor::to_vector<bool>() const {
+  detail::note_host_read();
   Tensor src = device().is_cpu() ? *this : detail::copy_to_device(*this, Device::cpu());
   std::vector<bool> out(numel());
   for (int64_t i = 0; i < numel(); ++i) out[i] = detail::read_as_double(src, i) != 0.0;

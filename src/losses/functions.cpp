@@ -1,6 +1,7 @@
 // Per-sample loss functions (keras/src/losses/losses.py), written with keel::ops so that autograd gives
 // their gradients w.r.t. y_pred. Probabilities are clipped to [ε, 1−ε] with ε = 1e-7 (keras-reference §6.3).
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "keel/losses/losses.h"
@@ -189,9 +190,15 @@ Tensor sparse_categorical_crossentropy(const Tensor& y_true, const Tensor& y_pre
   if (!is_integral(labels.dtype())) labels = labels.astype(DType::i64);
 
   // Labels are checked here, on the host, so a bad one is reported with the loss's name, not as a
-  // kernel failure.
+  // kernel failure. Without ignore_class the read only checks (a compiled train step skips it and the
+  // kernel's own check reports a bad label).
   const int64_t num_classes = logits_or_probs.shape().back();
-  std::vector<int64_t> host = labels.to_vector<int64_t>();
+  std::vector<int64_t> host;
+  {
+    std::optional<detail::ValidationReadScope> only_checks;
+    if (!ignore_class) only_checks.emplace();
+    host = labels.to_vector<int64_t>();
+  }
   bool any_ignored = false;
   for (int64_t& label : host) {
     if (ignore_class && label == *ignore_class) {

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/denormals.h"
+#include "kernel_plan.h"
 
 namespace keel {
 namespace {
@@ -13,6 +14,7 @@ Table& table() {
   return t;
 }
 thread_local bool tls_reference = false;
+thread_local int tls_kernel_depth = 0;  // > 0 while a kernel runs
 }  // namespace
 
 std::string_view backend_name(Backend b) {
@@ -34,7 +36,9 @@ Backend backend_for(Device device) {
   return tls_reference ? Backend::kCpuRef : Backend::kCpu;
 }
 
-void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs, const void* attrs) {
+namespace detail {
+void dispatch_kernel(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs, const void* attrs,
+                     AttrsCopier copy_attrs) {
   Device dev = !outputs.empty() ? outputs[0].device() : inputs[0].device();
   for (const Tensor& t : inputs)
     KEEL_CHECK(!t.defined() || t.device() == dev, ValueError, op_name(op), ": operands are on different devices (",
@@ -43,13 +47,21 @@ void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> o
   KernelFn fn = table()[static_cast<int>(op)][static_cast<int>(b)];
   KEEL_CHECK(fn != nullptr, UnimplementedError, "Op '", op_name(op), "' has no kernel for backend '",
              backend_name(b), "'");
+  // Kernels that dispatch kernels inside themselves are recorded once, as the outer kernel.
+  if (tls_kernel_depth == 0)
+    if (KernelPlanRecorder* r = KernelPlanRecorder::active()) r->add(fn, op, b, inputs, outputs, attrs, copy_attrs);
+  struct Depth {
+    Depth() { ++tls_kernel_depth; }
+    ~Depth() { --tls_kernel_depth; }
+  } depth;
   if (b == Backend::kCpu) {
-    const detail::ScopedFlushDenormals flush;
+    const ScopedFlushDenormals flush;
     fn(KernelArgs{op, inputs, outputs, attrs});
     return;
   }
   fn(KernelArgs{op, inputs, outputs, attrs});
 }
+}  // namespace detail
 
 ReferenceKernelsScope::ReferenceKernelsScope() : prev_(tls_reference) { tls_reference = true; }
 ReferenceKernelsScope::~ReferenceKernelsScope() { tls_reference = prev_; }

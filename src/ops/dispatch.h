@@ -2,7 +2,9 @@
 // KEEL_REGISTER_KERNEL; the device-neutral glue in src/ops validates operands, allocates outputs and
 // calls dispatch(). A missing kernel is an UnimplementedError naming the op and the backend.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -31,9 +33,28 @@ bool has_kernel(OpId op, Backend backend);
 /// The backend that runs ops on `device` on this thread (kCpuRef inside a ReferenceKernelsScope).
 Backend backend_for(Device device);
 
+namespace detail {
+using AttrsCopier = std::shared_ptr<void> (*)(const void*);
+template <class A>
+std::shared_ptr<void> copy_attrs(const void* p) {
+  return std::make_shared<A>(*static_cast<const A*>(p));
+}
+void dispatch_kernel(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs, const void* attrs,
+                     AttrsCopier copy_attrs);
+}  // namespace detail
+
 /// Runs the kernel of `op` for the device of the outputs (or of the first input when there are none).
-void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
-              const void* attrs = nullptr);
+/// Pass the attributes typed (`&attrs`), so that a KernelPlanRecorder can keep a copy (kernel_plan.h).
+template <class A>
+void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs, const A* attrs) {
+  detail::dispatch_kernel(op, inputs, outputs, attrs, &detail::copy_attrs<A>);
+}
+inline void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs) {
+  detail::dispatch_kernel(op, inputs, outputs, nullptr, nullptr);
+}
+inline void dispatch(OpId op, std::span<const Tensor> inputs, std::span<const Tensor> outputs, std::nullptr_t) {
+  detail::dispatch_kernel(op, inputs, outputs, nullptr, nullptr);
+}
 
 /// RAII: CPU ops on this thread run the reference kernels (tests compare against them).
 class ReferenceKernelsScope {

@@ -5,6 +5,7 @@
 #include "keel/core/random.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/nn.h"
+#include "kernel_plan.h"
 #include "record.h"
 
 namespace keel::ops {
@@ -21,6 +22,12 @@ Tensor dropout(const Tensor& x, double rate, std::optional<uint64_t> seed) {
   Tensor mask = empty(x.shape(), x.dtype(), x.device());
   Tensor out[] = {mask};
   dispatch(OpId::DropoutMask, {}, out, &attrs);  // no inputs, not differentiable: nothing to record
+  if (KernelPlanRecorder* plan = KernelPlanRecorder::active(); plan && !seed)
+    plan->refresh_last_draw([blocks](void* a) {  // a replay draws the next mask, as this code would
+      const random::StreamPosition p = random::next_stream(blocks);
+      static_cast<DropoutMaskAttrs*>(a)->key = p.key;
+      static_cast<DropoutMaskAttrs*>(a)->counter = p.counter;
+    });
   return multiply(x, mask);
 }
 

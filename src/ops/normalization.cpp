@@ -100,8 +100,9 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 namespace detail {
 
 namespace {
+template <class Attrs>
 std::array<Tensor, 3> norm_backward(OpId op, const Tensor& x, const Tensor& gamma, const Tensor& mean,
-                                    const Tensor& variance, const Tensor& grad_y, const void* attrs) {
+                                    const Tensor& variance, const Tensor& grad_y, const Attrs* attrs) {
   std::array<Tensor, 3> r{empty(x.shape(), x.dtype(), x.device()), empty(gamma.shape(), x.dtype(), x.device()),
                           empty(gamma.shape(), x.dtype(), x.device())};
   Tensor in[] = {x, gamma, mean, variance, grad_y.astype(x.dtype())};

@@ -14,9 +14,12 @@
 #include "keel/ops/manipulation.h"
 #include "keel/ops/reduction.h"
 #include "keel/training/progbar.h"
+#include "training/compiled_step.h"
 #include "training/epoch_data.h"
 
 namespace keel {
+
+using training_detail::StepTensors;
 
 using training_detail::ArrayData;
 using training_detail::on_device;
@@ -48,6 +51,7 @@ void Trainer::compile(CompileOptions options) {
   outputs_.clear();
   metrics_built_ = false;
   loss_total_ = loss_count_ = 0;
+  compiled_steps_.reset();  // plans recorded with the previous losses
   compiled_ = true;
 }
 
@@ -140,16 +144,23 @@ void Trainer::build_compiled(const Batch& batch, const std::vector<Tensor>& outp
   metrics_built_ = true;
 }
 
-Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output) {
+Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<Tensor>* per_output) {
   Tensor total;
   for (size_t o = 0; o < outputs_.size(); ++o) {
     const auto& out = *outputs_[o];
     if (!out.loss) continue;
     Tensor l = (*out.loss)(batch.y[o], outputs[o], batch.sample_weight);
-    if (per_output) per_output->push_back(l.detach().item<double>());
+    if (per_output) per_output->push_back(l.detach());
     Tensor weighted = out.loss_weight == 1.0 ? l : l * out.loss_weight;
     total = total.defined() ? total + weighted : weighted;
   }
+  return total;
+}
+
+Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output) {
+  std::vector<Tensor> losses;
+  Tensor total = total_loss(batch, outputs, &losses);
+  for (const Tensor& l : losses) per_output->push_back(l.item<double>());
   return total;
 }
 
@@ -249,21 +260,31 @@ Logs Trainer::train_step(const Batch& host_batch) {
   if (strategy_) return distributed_train_step(host_batch);
   const Batch batch = on_device(host_batch, model_device());
   std::vector<Variable> vars = trainable_variables();
-  for (auto& v : vars) v.value().set_grad(Tensor());
-  std::vector<Tensor> outputs = forward(batch.x, /*training=*/true);
-  build_compiled(batch, outputs);
+  // Forward, loss and backward: replayed from a kernel plan when possible (compiled_step.cpp).
+  const StepTensors step = train_forward_backward(batch, vars);
+  const double loss_value = step.loss.item<double>();
   std::vector<double> per_output;
-  Tensor loss = total_loss(batch, outputs, &per_output);
-  const double loss_value = loss.detach().item<double>();
+  for (const Tensor& l : step.per_output) per_output.push_back(l.item<double>());
   if (!vars.empty()) {
-    loss.backward();
-    std::vector<Tensor> grads;
-    for (auto& v : vars) grads.push_back(v.value().grad());
-    optimizer_->apply(grads, vars);
+    optimizer_->apply(step.grads, vars);
     for (auto& v : vars) v.value().set_grad(Tensor());
   }
-  update_metrics(batch, outputs, loss_value, per_output);
+  update_metrics(batch, step.outputs, loss_value, per_output);
   return metric_logs();
+}
+
+StepTensors Trainer::forward_backward(const Batch& batch, const std::vector<Variable>& vars) {
+  for (auto& v : vars) v.value().set_grad(Tensor());
+  StepTensors step;
+  step.outputs = forward(batch.x, /*training=*/true);
+  build_compiled(batch, step.outputs);
+  step.loss = total_loss(batch, step.outputs, &step.per_output);
+  if (!vars.empty()) {
+    step.loss.backward();
+    for (auto& v : vars) step.grads.push_back(v.value().grad());
+  }
+  step.loss = step.loss.detach();
+  return step;
 }
 
 Logs Trainer::test_step(const Batch& host_batch) {

@@ -24,6 +24,10 @@ bool flush_denormals();
 /// convolutions on GPUs use TF32 tensor cores. Off by default in Keel, so float32 stays exact.
 void enable_tensor_float_32_execution(bool enabled);
 bool tensor_float_32_execution_enabled();
+/// TensorFlow's tf.config.run_functions_eagerly: every model trains as if compiled with run_eagerly=true
+/// (fit's train step runs op by op instead of replaying a recorded kernel plan). Off by default.
+void run_functions_eagerly(bool enabled);
+bool functions_run_eagerly();
 
 // --- tf.config device options. The setters must run before the GPU runtime is initialized (by the
 // first tensor placed on a GPU, list_logical_devices, ...); changing them afterwards throws RuntimeError

@@ -20,6 +20,9 @@ void set_seed(uint64_t seed);
 /// Reserves `count` counters of the global stream and returns (key, first counter).
 struct StreamPosition { uint64_t key; uint64_t counter; };
 StreamPosition next_stream(uint64_t count);
+/// How many times this thread has called next_stream (a kernel plan checks that recorded code drew
+/// random numbers only where it knows how to redraw them; see ops/kernel_plan.h).
+uint64_t stream_draws_on_this_thread();
 
 /// Uniform in [minval, maxval). `seed` given: a fresh stream keyed by it (stateless, like Keras seeds).
 Tensor uniform(const Shape& shape, double minval = 0.0, double maxval = 1.0, DType dtype = DType::f32,

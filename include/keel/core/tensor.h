@@ -139,6 +139,23 @@ Tensor contiguous_cpu(const Tensor& t);
 Tensor copy_to_device(const Tensor& t, Device device);
 /// Reads element `i` (row-major logical index) of a CPU tensor as double.
 double read_as_double(const Tensor& t, int64_t i);
+
+/// Counts reads of tensor values into host memory (to_vector, item) on this thread: a recorded kernel
+/// plan is replayable only if the recorded code never looked at values (see ops/kernel_plan.h).
+void note_host_read();
+uint64_t host_reads_on_this_thread();
+/// RAII: host reads in this scope only validate values (an error or nothing), never change what is
+/// computed, so they do not count.
+class ValidationReadScope {
+ public:
+  ValidationReadScope();
+  ~ValidationReadScope();
+  ValidationReadScope(const ValidationReadScope&) = delete;
+  ValidationReadScope& operator=(const ValidationReadScope&) = delete;
+
+ private:
+  bool previous_;
+};
 }  // namespace detail
 
 // --- template definitions ---
@@ -151,6 +168,7 @@ T* Tensor::data() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
+  detail::note_host_read();
   Tensor host = empty(shape(), dtype_of_v<T>, Device::cpu());
   Tensor src = device().is_cpu() ? *this : detail::copy_to_device(*this, Device::cpu());
   detail::copy_cpu(src, host);

@@ -28,6 +28,8 @@ namespace keel {
 namespace training_detail {
 struct Batch;
 class EpochData;
+struct StepTensors;
+struct CompiledSteps;
 }  // namespace training_detail
 class Trainer;
 
@@ -160,6 +162,14 @@ class Trainer {
   /// fit's starting epoch may be moved by callbacks (BackupAndRestore).
   std::optional<int> initial_epoch_override;
 
+  /// How fit/train_on_batch ran their train steps so far (Note [Compiled train step] in the sources):
+  /// steps replayed from a recorded kernel plan, steps run op by op, and why a recorded step was refused.
+  struct TrainStepStats {
+    int64_t replayed = 0, eager = 0;
+    std::string not_compiled_because;
+  };
+  TrainStepStats train_step_stats() const;
+
   /// The distribution strategy captured when the model was created or compiled inside strategy.scope()
   /// (Keras's model.distribute_strategy); nullptr: the default strategy (one replica).
   const std::shared_ptr<StrategyExtended>& distribute_strategy() const { return strategy_; }
@@ -191,11 +201,16 @@ class Trainer {
   void build_compiled(const Batch& batch, const std::vector<Tensor>& outputs);
   std::vector<Shape> input_shapes_of(const Batch& batch) const;
   Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output);
+  Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<Tensor>* per_output);
   void update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, double loss,
                       const std::vector<double>& per_output_losses);
   void reset_metrics();
   Logs metric_logs() const;
   Logs train_step(const Batch& batch);
+  /// The eager forward pass, loss and backward of a train step (grads of `vars`, in order).
+  training_detail::StepTensors forward_backward(const Batch& batch, const std::vector<Variable>& vars);
+  /// The same, from a recorded kernel plan when the step allows it (compiled_step.cpp).
+  training_detail::StepTensors train_forward_backward(const Batch& batch, const std::vector<Variable>& vars);
   Logs test_step(const Batch& batch);
   /// Forward pass (inference mode), loss and metric updates for a batch already on the model's device.
   void accumulate_test_metrics(const Batch& batch);
@@ -221,6 +236,7 @@ class Trainer {
   bool metrics_built_ = false;
   std::shared_ptr<StrategyExtended> strategy_;
   bool replicas_synced_ = false;
+  std::unique_ptr<training_detail::CompiledSteps> compiled_steps_;  // kernel plans per input signature
 };
 
 }  // namespace keel

@@ -1,0 +1,90 @@
+// Recording and replaying kernel plans (Note [Kernel plans] in kernel_plan.h).
+#include "kernel_plan.h"
+
+#include <algorithm>
+
+#include "core/denormals.h"
+#include "keel/core/random.h"
+
+namespace keel {
+namespace {
+thread_local KernelPlanRecorder* tls_recorder = nullptr;
+
+bool contains(const std::vector<const Storage*>& v, const Storage* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+}  // namespace
+
+void KernelPlan::replay() {
+  KEEL_CHECK(replayable(), RuntimeError, "KernelPlan::replay: the plan is not replayable: ", reason_);
+  const detail::ScopedFlushDenormals flush;  // as dispatch does for CPU kernels
+  for (RecordedKernel& k : kernels_) {
+    if (k.redraw) k.redraw(k.attrs.get());
+    k.fn(KernelArgs{k.op, k.inputs, k.outputs, k.attrs.get()});
+  }
+}
+
+std::vector<KernelPlan::InputSlot> KernelPlan::inputs_reading(const Storage* storage) const {
+  std::vector<InputSlot> slots;
+  for (size_t k = 0; k < kernels_.size(); ++k)
+    for (size_t i = 0; i < kernels_[k].inputs.size(); ++i)
+      if (kernels_[k].inputs[i].defined() && kernels_[k].inputs[i].storage().get() == storage) slots.push_back({k, i});
+  return slots;
+}
+
+KernelPlanRecorder::KernelPlanRecorder()
+    : host_reads_at_start_(detail::host_reads_on_this_thread()),
+      draws_at_start_(random::stream_draws_on_this_thread()),
+      previous_(tls_recorder) {
+  tls_recorder = this;
+}
+
+KernelPlanRecorder::~KernelPlanRecorder() {
+  if (!finished_) tls_recorder = previous_;
+}
+
+KernelPlanRecorder* KernelPlanRecorder::active() { return tls_recorder; }
+
+void KernelPlanRecorder::fail(std::string reason) {
+  if (plan_.reason_.empty()) plan_.reason_ = std::move(reason);
+}
+
+KernelPlan KernelPlanRecorder::finish() {
+  KEEL_CHECK(!finished_, RuntimeError, "KernelPlanRecorder::finish called twice");
+  finished_ = true;
+  tls_recorder = previous_;
+  if (detail::host_reads_on_this_thread() != host_reads_at_start_)
+    fail("the recorded code read tensor values on the host");
+  if (random::stream_draws_on_this_thread() - draws_at_start_ != draws_claimed_)
+    fail("the recorded code drew random numbers outside ops that redraw them on replay");
+  if (plan_.kernels_.empty()) fail("nothing was recorded");
+  return std::move(plan_);
+}
+
+void KernelPlanRecorder::add(KernelFn fn, OpId op, Backend backend, std::span<const Tensor> inputs,
+                             std::span<const Tensor> outputs, const void* attrs,
+                             std::shared_ptr<void> (*copy_attrs)(const void*)) {
+  RecordedKernel k{fn, op, backend, {inputs.begin(), inputs.end()}, {outputs.begin(), outputs.end()}, nullptr, {}};
+  if (attrs) {
+    if (copy_attrs) k.attrs = copy_attrs(attrs);
+    else fail(std::string("the attributes of '") + std::string(op_name(op)) + "' were passed without their type");
+  }
+  for (const Tensor& t : inputs) {
+    if (!t.defined()) continue;
+    const Storage* s = t.storage().get();
+    if (!contains(produced_, s) && !contains(external_, s)) external_.push_back(s);
+  }
+  for (const Tensor& t : outputs) {
+    const Storage* s = t.storage().get();
+    if (contains(external_, s))
+      fail(std::string("kernel '") + std::string(op_name(op)) + "' writes into a buffer it did not create");
+    else if (!contains(produced_, s)) produced_.push_back(s);
+  }
+  plan_.kernels_.push_back(std::move(k));
+}
+
+void KernelPlanRecorder::refresh_last_draw(std::function<void(void* attrs)> redraw) {
+  KEEL_CHECK(!plan_.kernels_.empty(), RuntimeError, "refresh_last_draw: no kernel recorded yet");
+  ++draws_claimed_;
+  plan_.kernels_.back().redraw = std::move(redraw);
+}
+
+}  // namespace keel
