@@ -2,8 +2,12 @@
 #include "kernel_plan.h"
 
 #include <algorithm>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/denormals.h"
+#include "keel/core/autograd_meta.h"
 #include "keel/core/random.h"
 
 namespace keel {
@@ -28,6 +32,82 @@ std::vector<KernelPlan::InputSlot> KernelPlan::inputs_reading(const Storage* sto
     for (size_t i = 0; i < kernels_[k].inputs.size(); ++i)
       if (kernels_[k].inputs[i].defined() && kernels_[k].inputs[i].storage().get() == storage) slots.push_back({k, i});
   return slots;
+}
+
+size_t KernelPlan::share_buffers(std::span<const Tensor> keep) {
+  constexpr size_t kForever = std::numeric_limits<size_t>::max();
+  struct Buffer {
+    std::shared_ptr<Storage> storage;
+    size_t first = 0, last = 0;  // kernels that write it first and use it last
+    bool kept = false;
+  };
+  std::vector<Buffer> buffers;
+  std::unordered_map<const Storage*, size_t> index;  // storage -> buffers[]
+  std::unordered_set<const Storage*> external;       // read before any kernel wrote it
+  for (size_t k = 0; k < kernels_.size(); ++k) {
+    for (const Tensor& t : kernels_[k].inputs) {
+      if (!t.defined()) continue;
+      auto it = index.find(t.storage().get());
+      if (it != index.end()) buffers[it->second].last = k;
+      else external.insert(t.storage().get());
+    }
+    for (const Tensor& t : kernels_[k].outputs) {
+      const Storage* s = t.storage().get();
+      if (external.contains(s)) continue;
+      auto [it, fresh] = index.try_emplace(s, buffers.size());
+      if (fresh) buffers.push_back({t.storage(), k, k, false});
+      buffers[it->second].last = k;
+    }
+  }
+  for (const Tensor& t : keep)
+    if (t.defined())
+      if (auto it = index.find(t.storage().get()); it != index.end()) buffers[it->second].kept = true;
+  for (Buffer& b : buffers)
+    if (b.kept) b.last = kForever;
+
+  // Greedy in order of first write: each buffer takes the smallest free slab that holds it (a slab is
+  // the memory of an earlier buffer, free once that buffer's last use has passed), else keeps its own.
+  struct Slab {
+    std::shared_ptr<Storage> storage;
+    size_t busy_until;
+  };
+  std::vector<Slab> slabs;
+  std::unordered_map<const Storage*, std::shared_ptr<Storage>> moved;  // buffer -> the slab it now uses
+  size_t saved = 0;
+  for (const Buffer& b : buffers) {  // already in order of first write
+    Slab* best = nullptr;
+    for (Slab& s : slabs) {
+      if (b.kept) break;  // results stay where the caller's tensors point
+      if (s.busy_until < b.first && s.storage->nbytes >= b.storage->nbytes && s.storage->device == b.storage->device &&
+          (!best || s.storage->nbytes < best->storage->nbytes))
+        best = &s;
+    }
+    if (best) {
+      best->busy_until = b.last;
+      moved[b.storage.get()] = best->storage;
+      saved += b.storage->nbytes;
+    } else {
+      slabs.push_back({b.storage, b.last});
+    }
+  }
+  if (moved.empty()) return 0;
+  auto relocate = [&moved](Tensor& t) {
+    if (!t.defined()) return;
+    auto it = moved.find(t.storage().get());
+    if (it == moved.end()) return;
+    auto im = std::make_shared<TensorImpl>();
+    im->storage = it->second;
+    im->shape = t.shape();
+    im->strides = t.strides();
+    im->offset = t.offset();
+    im->dtype = t.dtype();
+    t = Tensor(std::move(im));
+  };
+  for (RecordedKernel& k : kernels_) {
+    for (Tensor& t : k.inputs) relocate(t);
+    for (Tensor& t : k.outputs) relocate(t);
+  }
+  return saved;
 }
 
 KernelPlanRecorder::KernelPlanRecorder()

@@ -15,6 +15,7 @@
 // Kernels that dispatch other kernels inside themselves are recorded once, as the outer kernel.
 #pragma once
 #include <functional>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ class KernelPlan {
   /// Empty when replayable, else the first reason it is not.
   const std::string& not_replayable_because() const { return reason_; }
   bool replayable() const { return reason_.empty(); }
+
+  /// Lets the plan's own buffers (those a recorded kernel wrote first) share memory when their uses do
+  /// not overlap, as the eager code's allocator reused them; `keep` are read after the plan ends (its
+  /// results) and keep their own buffers. Returns the bytes no longer needed.
+  size_t share_buffers(std::span<const Tensor> keep);
 
   /// An input operand of a recorded kernel.
   struct InputSlot {

@@ -188,6 +188,12 @@ StepTensors Trainer::train_forward_backward(const Batch& batch, const std::vecto
     seen = -1;
     return plan->step;
   }
+  std::vector<Tensor> results = plan->step.outputs;  // read after each replay: never shared
+  results.push_back(plan->step.loss);
+  results.insert(results.end(), plan->step.per_output.begin(), plan->step.per_output.end());
+  results.insert(results.end(), plan->step.grads.begin(), plan->step.grads.end());
+  for (const Variable& v : variables) results.push_back(v.value());  // values the step assigned
+  plan->plan.share_buffers(results);
   plan->bindings = bindings_of(plan->plan, variables, read);
   read.clear();  // no reference to the values: the optimizer may update them in place
   StepTensors step = plan->step;

@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 #include <sstream>
+#include <utility>
 
 #include "keel/core/autograd_meta.h"
 #include "keel/core/random.h"
@@ -145,7 +146,12 @@ void EpochData::restart_arrays() {
   if (shuffle_ && n > 1) {
     // A fresh permutation per pass from Keel's global generator (reproducible after random::set_seed).
     std::vector<float> keys = random::uniform({n}).to_vector<float>();
-    std::stable_sort(order_.begin(), order_.end(), [&keys](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+    // Sorting (key, index) pairs gives the stable sort by key (ties keep index order), without the
+    // indirection through keys[] in every comparison: a third of the time, which showed in small steps.
+    std::vector<std::pair<float, int64_t>> keyed(n);
+    for (int64_t i = 0; i < n; ++i) keyed[i] = {keys[i], i};
+    std::sort(keyed.begin(), keyed.end());
+    for (int64_t i = 0; i < n; ++i) order_[i] = keyed[i].second;
     if (order_sync_) order_sync_(order_);
   }
   position_ = 0;
