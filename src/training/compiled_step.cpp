@@ -2,6 +2,7 @@
 // compiled_step.h).
 #include "training/compiled_step.h"
 
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -139,25 +140,13 @@ std::vector<VariableBinding> bindings_of(KernelPlan& plan, const std::vector<Var
   return bindings;
 }
 
-}  // namespace
-
-Trainer::TrainStepStats Trainer::train_step_stats() const {
-  if (!compiled_steps_) return {};
-  return {compiled_steps_->replayed, compiled_steps_->eager, compiled_steps_->last_reason};
-}
-
-StepTensors Trainer::train_forward_backward(const Batch& batch, const std::vector<Variable>& vars) {
-  if (!compiled_steps_) compiled_steps_ = std::make_unique<CompiledSteps>();
-  CompiledSteps& steps = *compiled_steps_;
-  if (compile_options_.run_eagerly || config::functions_run_eagerly() || strategy_ || vars.empty() ||
-      !on_cpu(batch)) {
-    ++steps.eager;
-    return forward_backward(batch, vars);
-  }
+// Runs `eager` on `batch` as the Note describes: op by op for a new signature, recorded the second time,
+// replayed after (or op by op for good when the recorder refused the step).
+StepTensors run_planned(CompiledSteps& steps, const Batch& batch, const std::vector<Variable>& trainable,
+                        const std::vector<Variable>& variables, const std::function<StepTensors(const Batch&)>& eager) {
   const std::string key = signature_of(batch);
-  const std::vector<Variable> variables = all_variables();
   if (auto it = steps.plans.find(key); it != steps.plans.end()) {
-    if (std::optional<StepTensors> step = replay(*it->second, batch, vars, variables)) {
+    if (std::optional<StepTensors> step = replay(*it->second, batch, trainable, variables)) {
       ++steps.replayed;
       return *step;
     }
@@ -170,17 +159,17 @@ StepTensors Trainer::train_forward_backward(const Batch& batch, const std::vecto
   // the second is recorded; a step the recorder refused (seen < 0) always runs eagerly.
   if (seen <= 0) {
     if (seen == 0) seen = 1;
-    return forward_backward(batch, vars);
+    return eager(batch);
   }
   auto plan = std::make_unique<StepPlan>();
-  plan->trainable = vars;
+  plan->trainable = trainable;
   plan->variables = variables;
   std::vector<Tensor> read;
   for (const Variable& v : variables) read.push_back(v.value());
   plan->batch = private_copy(batch);
   {
     KernelPlanRecorder recorder;
-    plan->step = forward_backward(plan->batch, vars);
+    plan->step = eager(plan->batch);
     plan->plan = recorder.finish();
   }
   if (!plan->plan.replayable()) {
@@ -199,6 +188,65 @@ StepTensors Trainer::train_forward_backward(const Batch& batch, const std::vecto
   StepTensors step = plan->step;
   steps.plans[key] = std::move(plan);
   return step;
+}
+
+}  // namespace
+
+namespace {
+Trainer::StepStats stats_of(const std::unique_ptr<CompiledSteps>& steps) {
+  if (!steps) return {};
+  return {steps->replayed, steps->eager, steps->last_reason};
+}
+}  // namespace
+
+Trainer::StepStats Trainer::train_step_stats() const { return stats_of(compiled_steps_); }
+Trainer::StepStats Trainer::test_step_stats() const { return stats_of(compiled_tests_); }
+Trainer::StepStats Trainer::predict_step_stats() const { return stats_of(compiled_predicts_); }
+
+bool Trainer::may_replay(const Batch& batch) const {
+  return !compile_options_.run_eagerly && !config::functions_run_eagerly() && !strategy_ && on_cpu(batch);
+}
+
+StepTensors Trainer::train_forward_backward(const Batch& batch, const std::vector<Variable>& vars) {
+  if (!compiled_steps_) compiled_steps_ = std::make_unique<CompiledSteps>();
+  if (!may_replay(batch) || vars.empty()) {
+    ++compiled_steps_->eager;
+    return forward_backward(batch, vars);
+  }
+  return run_planned(*compiled_steps_, batch, vars, all_variables(),
+                     [&](const Batch& b) { return forward_backward(b, vars); });
+}
+
+StepTensors Trainer::test_forward(const Batch& batch) {
+  auto eager = [this](const Batch& b) {
+    StepTensors step;
+    step.outputs = forward(b.x, /*training=*/false);
+    build_compiled(b, step.outputs);
+    step.loss = total_loss(b, step.outputs, &step.per_output);
+    return step;
+  };
+  if (!compiled_tests_) compiled_tests_ = std::make_unique<CompiledSteps>();
+  if (!may_replay(batch)) {
+    ++compiled_tests_->eager;
+    return eager(batch);
+  }
+  return run_planned(*compiled_tests_, batch, {}, all_variables(), eager);
+}
+
+std::vector<Tensor> Trainer::predict_forward(const Batch& batch) {
+  auto eager = [this](const Batch& b) {
+    StepTensors step;
+    step.outputs = forward(b.x, /*training=*/false);
+    return step;
+  };
+  if (!compiled_predicts_) compiled_predicts_ = std::make_unique<CompiledSteps>();
+  if (!may_replay(batch)) {
+    ++compiled_predicts_->eager;
+    return eager(batch).outputs;
+  }
+  std::vector<Tensor> outputs = run_planned(*compiled_predicts_, batch, {}, all_variables(), eager).outputs;
+  for (Tensor& o : outputs) o = o.clone();  // a replay rewrites the plan's buffers
+  return outputs;
 }
 
 }  // namespace keel

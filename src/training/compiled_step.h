@@ -1,6 +1,7 @@
 // Note [Compiled train step]
 // fit's train step (forward, loss, backward; the optimizer update and the metrics stay eager) runs from a
-// kernel plan (ops/kernel_plan.h) once it has been seen: the first step with a given input signature
+// kernel plan (ops/kernel_plan.h) once it has been seen, and so do evaluate's (forward, loss) and
+// predict's (forward; the outputs are copied out of the plan's buffers): the first step with a given input signature
 // (shapes and dtypes of x, y and sample weights) runs eagerly, the second runs eagerly while recording
 // its kernels, and later ones copy the batch into the recorded batch's buffers and replay, with no
 // allocation, no shape inference and no autograd graph. A new signature (the last, partial batch) gets

@@ -52,6 +52,7 @@ void Trainer::compile(CompileOptions options) {
   metrics_built_ = false;
   loss_total_ = loss_count_ = 0;
   compiled_steps_.reset();  // plans recorded with the previous losses
+  compiled_tests_.reset();
   compiled_ = true;
 }
 
@@ -296,11 +297,10 @@ Logs Trainer::test_step(const Batch& host_batch) {
 }
 
 void Trainer::accumulate_test_metrics(const Batch& batch) {
-  std::vector<Tensor> outputs = forward(batch.x, /*training=*/false);
-  build_compiled(batch, outputs);
+  const StepTensors step = test_forward(batch);  // replayed from a kernel plan when possible
   std::vector<double> per_output;
-  Tensor loss = total_loss(batch, outputs, &per_output);
-  update_metrics(batch, outputs, loss.item<double>(), per_output);
+  for (const Tensor& l : step.per_output) per_output.push_back(l.item<double>());
+  update_metrics(batch, step.outputs, step.loss.item<double>(), per_output);
 }
 
 // --- loops ---
@@ -498,7 +498,7 @@ std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions&
     NoGradGuard no_grad;
     build_from_data(input_shapes_of(*batch));
     std::vector<Tensor> outs = strategy_ ? distributed_predict_step(*batch)
-                                         : forward(on_device(*batch, model_device()).x, false);
+                                         : predict_forward(on_device(*batch, model_device()));
     if (pieces.empty()) pieces.resize(outs.size());
     for (size_t o = 0; o < outs.size(); ++o) pieces[o].push_back(outs[o]);
     Logs end;

@@ -1,5 +1,5 @@
-// The compiled train step (Note [Compiled train step] in src/training/compiled_step.h): fit replays a
-// recorded kernel plan and must give what op-by-op execution (compile's run_eagerly = true) gives, for
+// The compiled train step (Note [Compiled train step] in src/training/compiled_step.h): fit, evaluate and
+// predict replay recorded kernel plans and must give what op-by-op execution (run_eagerly) gives, for
 // each model of the benchmark suite (at small sizes), for Dropout and BatchNormalization, with an
 // optimizer that updates in place (Adam, SGD with momentum) and one that assigns (RMSprop), across the
 // last partial batch (a second plan) and across weights changed between steps. Steps the recorder
@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,9 @@ using ModelFactory = std::function<Sequential(bool run_eagerly)>;
 struct Run {
   History history;
   std::vector<Tensor> weights;
-  Trainer::TrainStepStats stats;
+  Trainer::StepStats stats, test_stats, predict_stats;
+  std::map<std::string, double> evaluation;
+  Tensor predictions;
 };
 
 Run fit(const ModelFactory& make, const Data& data, bool run_eagerly, int epochs = 3,
@@ -54,6 +57,10 @@ Run fit(const ModelFactory& make, const Data& data, bool run_eagerly, int epochs
   r.history = model.fit(data.x, data.y, {.batch_size = 16, .epochs = epochs, .verbose = 0, .callbacks = callbacks});
   r.weights = model.get_weights();
   r.stats = model->train_step_stats();
+  r.evaluation = model.evaluate(data.x, data.y, {.batch_size = 16, .verbose = 0});
+  r.predictions = model.predict(data.x, {.batch_size = 16, .verbose = 0});
+  r.test_stats = model->test_step_stats();
+  r.predict_stats = model->predict_step_stats();
   return r;
 }
 
@@ -81,6 +88,12 @@ void expect_compiled_matches_eager(const ModelFactory& make, const Data& data, s
     for (size_t e = 0; e < values.size(); ++e)
       EXPECT_NEAR(compiled.history.history.at(name)[e], values[e], 1e-6) << name << ", epoch " << e;
   }
+  // evaluate and predict on 5 batches (16 x 4 + 6): the second batch of 16 is recorded, two replay.
+  EXPECT_EQ(compiled.test_stats.replayed, 2) << compiled.test_stats.not_compiled_because;
+  EXPECT_EQ(compiled.predict_stats.replayed, 2) << compiled.predict_stats.not_compiled_because;
+  EXPECT_EQ(eager.test_stats.replayed + eager.predict_stats.replayed, 0);
+  for (const auto& [name, value] : eager.evaluation) EXPECT_NEAR(compiled.evaluation.at(name), value, 1e-6) << name;
+  EXPECT_LE(max_abs_diff(compiled.predictions, eager.predictions), 1e-6);
 }
 
 TEST(CompiledTrainStep, SmallBinaryClassifierMatchesEager) {

@@ -162,13 +162,16 @@ class Trainer {
   /// fit's starting epoch may be moved by callbacks (BackupAndRestore).
   std::optional<int> initial_epoch_override;
 
-  /// How fit/train_on_batch ran their train steps so far (Note [Compiled train step] in the sources):
-  /// steps replayed from a recorded kernel plan, steps run op by op, and why a recorded step was refused.
-  struct TrainStepStats {
+  /// How the train steps (fit, train_on_batch), test steps (evaluate, fit's validation) and predict steps
+  /// ran so far (Note [Compiled train step] in the sources): replayed from a recorded kernel plan, or run
+  /// op by op, and why a recorded step was refused.
+  struct StepStats {
     int64_t replayed = 0, eager = 0;
     std::string not_compiled_because;
   };
-  TrainStepStats train_step_stats() const;
+  StepStats train_step_stats() const;
+  StepStats test_step_stats() const;
+  StepStats predict_step_stats() const;
 
   /// The distribution strategy captured when the model was created or compiled inside strategy.scope()
   /// (Keras's model.distribute_strategy); nullptr: the default strategy (one replica).
@@ -211,6 +214,11 @@ class Trainer {
   training_detail::StepTensors forward_backward(const Batch& batch, const std::vector<Variable>& vars);
   /// The same, from a recorded kernel plan when the step allows it (compiled_step.cpp).
   training_detail::StepTensors train_forward_backward(const Batch& batch, const std::vector<Variable>& vars);
+  /// evaluate's forward pass and loss, and predict's forward pass, likewise from kernel plans.
+  training_detail::StepTensors test_forward(const Batch& batch);
+  std::vector<Tensor> predict_forward(const Batch& batch);
+  /// Whether steps on this batch may replay kernel plans (CPU, no strategy, not run eagerly).
+  bool may_replay(const Batch& batch) const;
   Logs test_step(const Batch& batch);
   /// Forward pass (inference mode), loss and metric updates for a batch already on the model's device.
   void accumulate_test_metrics(const Batch& batch);
@@ -236,7 +244,8 @@ class Trainer {
   bool metrics_built_ = false;
   std::shared_ptr<StrategyExtended> strategy_;
   bool replicas_synced_ = false;
-  std::unique_ptr<training_detail::CompiledSteps> compiled_steps_;  // kernel plans per input signature
+  // Kernel plans per input signature, for train, test (evaluate) and predict steps.
+  std::unique_ptr<training_detail::CompiledSteps> compiled_steps_, compiled_tests_, compiled_predicts_;
 };
 
 }  // namespace keel
