@@ -1,7 +1,6 @@
 // Recording and replaying kernel plans (Note [Kernel plans] in kernel_plan.h).
 #include "kernel_plan.h"
 
-#include <algorithm>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,7 +13,6 @@ namespace keel {
 namespace {
 thread_local KernelPlanRecorder* tls_recorder = nullptr;
 
-bool contains(const std::vector<const Storage*>& v, const Storage* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 }  // namespace
 
 void KernelPlan::replay() {
@@ -150,13 +148,14 @@ void KernelPlanRecorder::add(KernelFn fn, OpId op, Backend backend, std::span<co
   for (const Tensor& t : inputs) {
     if (!t.defined()) continue;
     const Storage* s = t.storage().get();
-    if (!contains(produced_, s) && !contains(external_, s)) external_.push_back(s);
+    if (!produced_.contains(s)) external_.insert(s);
   }
   for (const Tensor& t : outputs) {
     const Storage* s = t.storage().get();
-    if (contains(external_, s))
+    if (external_.contains(s))
       fail(std::string("kernel '") + std::string(op_name(op)) + "' writes into a buffer it did not create");
-    else if (!contains(produced_, s)) produced_.push_back(s);
+    else
+      produced_.insert(s);
   }
   plan_.kernels_.push_back(std::move(k));
 }

@@ -18,6 +18,7 @@
 #include <span>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "dispatch.h"
@@ -88,7 +89,7 @@ class KernelPlanRecorder {
   bool finished_ = false;
   uint64_t host_reads_at_start_, draws_at_start_, draws_claimed_ = 0;
   KernelPlanRecorder* previous_;
-  std::vector<const Storage*> produced_, external_;  // buffers first seen as a kernel's output / input
+  std::unordered_set<const Storage*> produced_, external_;  // buffers first seen as a kernel's output / input
 };
 
 }  // namespace keel
