@@ -16,6 +16,7 @@
 #include "keel/core/error.h"
 #include "keel/core/tensor.h"
 #include "keel/distribute/communicator.h"
+#include "distribute/rank_threads.h"
 #include "test_util.h"
 #include "unused_port.h"
 
@@ -47,25 +48,13 @@ RendezvousOptions options_for(int rank, int world, int port, std::chrono::millis
 // Connects `world` ranks on threads and runs body(comm, rank) on each; returns what each rank threw.
 std::vector<std::string> run_world(int world, int port, const std::function<void(Communicator&, int)>& body,
                                    const std::string& prefix = "keel") {
-  std::vector<std::string> errors(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        auto comm = connect_gloo(options_for(r, world, port, 20s, prefix));
-        body(*comm, r);
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  return errors;
+  return testing::run_rank_threads(world, [&](int r) {
+    auto comm = connect_gloo(options_for(r, world, port, 20s, prefix));
+    body(*comm, r);
+  });
 }
 
-void expect_no_errors(const std::vector<std::string>& errors) {
-  for (size_t r = 0; r < errors.size(); ++r) EXPECT_EQ(errors[r], "") << "rank " << r;
-}
+using testing::expect_no_errors;
 
 TEST(GlooCommunicator, OpsOverLoopbackThreads) {
   constexpr int world = 3;

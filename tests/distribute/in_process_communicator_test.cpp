@@ -17,6 +17,7 @@
 #include "keel/core/tensor.h"
 #include "keel/distribute/communicator.h"
 #include "keel/ops/manipulation.h"
+#include "distribute/rank_threads.h"
 #include "test_util.h"
 
 namespace keel::distribute {
@@ -29,24 +30,10 @@ using Clock = std::chrono::steady_clock;
 // Runs body(comm, rank) on one thread per rank; returns what each rank threw (empty when it returned).
 std::vector<std::string> run_ranks(std::vector<std::unique_ptr<Communicator>>& comms,
                                    const std::function<void(Communicator&, int)>& body) {
-  std::vector<std::string> errors(comms.size());
-  std::vector<std::thread> threads;
-  for (size_t r = 0; r < comms.size(); ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        body(*comms[r], static_cast<int>(r));
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  return errors;
+  return testing::run_rank_threads(static_cast<int>(comms.size()), [&](int r) { body(*comms[r], r); });
 }
 
-void expect_no_errors(const std::vector<std::string>& errors) {
-  for (size_t r = 0; r < errors.size(); ++r) EXPECT_EQ(errors[r], "") << "rank " << r;
-}
+using testing::expect_no_errors;
 
 // Element i of rank r: small integers and quarters, so sums are exact in every dtype.
 double value(int rank, int64_t i) { return static_cast<double>((i * 7 + rank * 3) % 11) - 5.0 + 0.25 * rank; }
