@@ -35,7 +35,8 @@ install(CODE "
   set(keel_system_lib_dirs \"${keel_system_lib_dirs}\")
   set(KEEL_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
   set(KEEL_PC_RPATH)
-  if(NOT \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}\" IN_LIST keel_system_lib_dirs)
+  list(FIND keel_system_lib_dirs \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}\" keel_system_index)
+  if(keel_system_index EQUAL -1)   # install scripts run without policies: no IN_LIST
     set(KEEL_PC_RPATH \"-Wl,-rpath,\\\${libdir} \")
   endif()
   configure_file(\"${CMAKE_CURRENT_BINARY_DIR}/keel.pc.install\"
