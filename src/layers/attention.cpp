@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <utility>
 
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
@@ -178,9 +179,11 @@ void MultiHeadAttentionImpl::build(const std::vector<Shape>& input_shapes) {
   heads.push_back(num_heads_);
   heads.push_back(value_dim_);
   output_->build(heads);
-  for (const auto& sub : {query_, key_, value_, output_}) {
+  // Under Keras's attribute names: its public properties query_dense, ..., which its weight files use.
+  for (const auto& [sub, attribute] : {std::pair{query_, "query_dense"}, std::pair{key_, "key_dense"},
+                                       std::pair{value_, "value_dense"}, std::pair{output_, "output_dense"}}) {
     sub->set_trainable(trainable());  // created after a possible set_trainable(false) on this layer
-    track(sub);
+    track(sub, attribute);
   }
   input_spec_ = {last_axis_spec(q.back()), last_axis_spec(v.back()), last_axis_spec(k.back())};
   set_variable_paths("");

@@ -212,9 +212,22 @@ int64_t Layer::count_params() const {
   return n;
 }
 
-void Layer::track(std::shared_ptr<Layer> sublayer) {
+void Layer::track(std::shared_ptr<Layer> sublayer, std::string attribute) {
   KEEL_CHECK(sublayer != nullptr, ValueError, "Layer \"", name_, "\": cannot track an empty layer handle");
+  KEEL_CHECK(!attribute.empty() && attribute.find('/') == std::string::npos, ValueError, "Layer \"", name_,
+             "\": sub-layer \"", sublayer->name(), "\" needs the name of the attribute that holds it (no '/'), got \"",
+             attribute, "\"");
   tracked_.push_back(std::move(sublayer));
+  tracked_attributes_.push_back(std::move(attribute));
+}
+
+std::vector<Variable> Layer::own_weights() const {
+  std::vector<Variable> out;
+  for (const auto& v : own_weights_)
+    if (v.trainable()) out.push_back(v);
+  for (const auto& v : own_weights_)
+    if (!v.trainable()) out.push_back(v);
+  return out;
 }
 
 void Layer::set_variable_paths(const std::string& prefix) {

@@ -253,7 +253,7 @@ RNNImpl::RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNL
     throw UnimplementedError(this->class_name() + " \"" + this->name() +
                              "\": stateful=true is not implemented in Keel; only stateful=false is supported");
   input_spec_ = {rank_spec(3)};
-  track(cell_);
+  track(cell_, "cell");
 }
 
 void RNNImpl::build(const std::vector<Shape>& input_shapes) {
@@ -423,8 +423,8 @@ BidirectionalImpl::BidirectionalImpl(const LayerHandle& layer, BidirectionalOpti
   check_same("return_sequences", forward_->return_sequences(), backward_->return_sequences());
   check_same("return_state", forward_->return_state(), backward_->return_state());
   input_spec_ = {rank_spec(3)};
-  track(forward_);
-  track(backward_);
+  track(forward_, "forward_layer");
+  track(backward_, "backward_layer");
 }
 
 void BidirectionalImpl::build(const std::vector<Shape>& input_shapes) {

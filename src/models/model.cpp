@@ -33,7 +33,7 @@ std::vector<std::string> ModelImpl::output_names() const {
 
 void ModelImpl::track_layers(const std::vector<LayerHandle>& layers) {
   clear_tracked();
-  for (const auto& l : layers) track(l.ptr());
+  for (const auto& l : layers) track(l.ptr(), "layers");
   set_variable_paths("");
 }
 

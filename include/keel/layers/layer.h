@@ -136,9 +136,19 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// ValueError if the layer is not built.
   int64_t count_params() const;
 
-  /// A sub-layer whose weights are this layer's (RNN cell, Bidirectional halves, attention projections).
-  void track(std::shared_ptr<Layer> sublayer);
+  /// A sub-layer whose weights are this layer's (RNN cell, Bidirectional halves, attention projections),
+  /// with the name of the Keras attribute that holds it ("cell", "forward_layer", "query_dense"): weight
+  /// files (.weights.h5) keep its variables under `<this layer's path>/<attribute>/vars`, as Keras does.
+  /// Sub-layers tracked under one attribute form a list (Keras's `self.blocks = [...]`), whose items files
+  /// name by snake-cased class instead (`blocks/dense`, `blocks/dense_1`); models track their layers so,
+  /// as "layers".
+  void track(std::shared_ptr<Layer> sublayer, std::string attribute);
   const std::vector<std::shared_ptr<Layer>>& tracked_layers() const { return tracked_; }
+  /// The Keras attribute name of each tracked sub-layer, in tracked_layers() order.
+  const std::vector<std::string>& tracked_attributes() const { return tracked_attributes_; }
+  /// This layer's own variables, without its sub-layers': trainable ones, then non-trainable ones, each in
+  /// creation order (the `vars/0, 1, ...` of a weights file).
+  std::vector<Variable> own_weights() const;
   /// Sets every variable's path to `prefix/<layer name>/.../<variable name>`.
   void set_variable_paths(const std::string& prefix);
 
@@ -150,7 +160,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// The number of inputs call() takes; checked before building (nullopt: any number ≥ 1).
   std::optional<size_t> expected_inputs_ = 1;
   /// Forgets the tracked sub-layers (a Sequential model re-tracks its layers after pop()).
-  void clear_tracked() { tracked_.clear(); }
+  void clear_tracked() {
+    tracked_.clear();
+    tracked_attributes_.clear();
+  }
   /// Marks the layer built without building anything (models whose layers are already built).
   void mark_built() { built_ = true; }
 
@@ -162,6 +175,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool built_ = false;
   std::vector<Variable> own_weights_;
   std::vector<std::shared_ptr<Layer>> tracked_;
+  std::vector<std::string> tracked_attributes_;
 };
 
 /// Base of layers with one input and one output: implement the single-tensor forms.

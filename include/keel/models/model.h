@@ -114,6 +114,12 @@ class SequentialImpl : public ModelImpl {
   std::vector<SymbolicTensor> traced_;  // output of each layer after trace()
 };
 
+/// How load_weights treats objects whose saved variables do not fit (keras Model.load_weights).
+struct LoadWeightsOptions {
+  /// Skip (with a warning) the layers whose variable count or shapes differ, instead of raising.
+  bool skip_mismatch = false;
+};
+
 /// The handle users hold: model.compile(...), model.fit(...), model.summary().
 class Model : public LayerHolder<ModelImpl> {
  public:
@@ -152,6 +158,15 @@ class Model : public LayerHolder<ModelImpl> {
   std::vector<SymbolicTensor> outputs() const { return get()->outputs(); }
   Optimizer& optimizer() const { return get()->optimizer(); }
   void set_trainable(bool trainable) const { get()->set_trainable(trainable); }
+
+  // Weight files in Keras 3's `.weights.h5` layout (keel/io/weights.h). Defined in the io module, which
+  // depends on models (not the other way round): a program calling them links keel_io (Keel::keel does).
+  /// Writes every layer's variables, and the optimizer's once compiled, to `path` (which must end in
+  /// `.weights.h5`); the file is replaced atomically. ValueError if the model is not built.
+  void save_weights(const std::string& path) const;
+  /// Reads a `.weights.h5` file into the model's variables (and the optimizer's, when it has as many as
+  /// the file). ValueError on a count or shape mismatch unless options.skip_mismatch.
+  void load_weights(const std::string& path, LoadWeightsOptions options = {}) const;
 };
 
 /// One entry of Sequential's constructor list: a layer, or an Input() giving the input shape.

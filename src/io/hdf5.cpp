@@ -1,0 +1,439 @@
+#include "io/hdf5.h"
+
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "keel/core/error.h"
+
+namespace keel::saving::h5 {
+
+namespace {
+
+std::recursive_mutex& hdf5_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
+std::string join_path(const std::string& parent, const std::string& relative) {
+  if (parent.empty() || parent == "/") return "/" + relative;
+  return parent + "/" + relative;
+}
+
+// The file types h5py uses for NumPy's dtypes (little-endian, as NumPy's native order on x86-64 and ARM).
+TypeId half_type() {
+  // IEEE binary16 from the binary32 description: sign bit 15, exponent bits 10-14 (bias 15), mantissa 0-9.
+  TypeId t(H5Tcopy(H5T_IEEE_F32LE));
+  if (!t || H5Tset_fields(t.get(), 15, 10, 5, 0, 10) < 0 || H5Tset_size(t.get(), 2) < 0 ||
+      H5Tset_ebias(t.get(), 15) < 0)
+    return TypeId();
+  return t;
+}
+
+TypeId bool_type() {
+  // NumPy bool as h5py stores it: an 8-bit enum FALSE = 0, TRUE = 1.
+  TypeId t(H5Tenum_create(H5T_NATIVE_INT8));
+  const int8_t no = 0, yes = 1;
+  if (!t || H5Tenum_insert(t.get(), "FALSE", &no) < 0 || H5Tenum_insert(t.get(), "TRUE", &yes) < 0) return TypeId();
+  return t;
+}
+
+TypeId bfloat16_type() { return TypeId(H5Tcreate(H5T_OPAQUE, 2)); }
+
+// The type a dataset of `dtype` is stored with.
+TypeId file_type(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return TypeId(H5Tcopy(H5T_IEEE_F32LE));
+    case DType::f64: return TypeId(H5Tcopy(H5T_IEEE_F64LE));
+    case DType::f16: return half_type();
+    case DType::bf16: return bfloat16_type();
+    case DType::i32: return TypeId(H5Tcopy(H5T_STD_I32LE));
+    case DType::i64: return TypeId(H5Tcopy(H5T_STD_I64LE));
+    case DType::u8: return TypeId(H5Tcopy(H5T_STD_U8LE));
+    case DType::b8: return bool_type();
+  }
+  return TypeId();
+}
+
+// The in-memory type of Keel's values of `dtype` (host order).
+TypeId memory_type(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return TypeId(H5Tcopy(H5T_NATIVE_FLOAT));
+    case DType::f64: return TypeId(H5Tcopy(H5T_NATIVE_DOUBLE));
+    case DType::f16: return half_type();
+    case DType::bf16: return bfloat16_type();
+    case DType::i32: return TypeId(H5Tcopy(H5T_NATIVE_INT32));
+    case DType::i64: return TypeId(H5Tcopy(H5T_NATIVE_INT64));
+    case DType::u8: return TypeId(H5Tcopy(H5T_NATIVE_UINT8));
+    case DType::b8: return bool_type();
+  }
+  return TypeId();
+}
+
+std::string describe_type(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const size_t bits = H5Tget_size(type) * 8;
+  switch (cls) {
+    case H5T_INTEGER:
+      return std::to_string(bits) + "-bit " + (H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned " : "") + "integer";
+    case H5T_FLOAT: return std::to_string(bits) + "-bit float";
+    case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "variable-length string" : "fixed-length string";
+    case H5T_OPAQUE: return std::to_string(bits) + "-bit opaque";
+    case H5T_ENUM: return std::to_string(bits) + "-bit enum";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_VLEN: return "variable-length sequence";
+    case H5T_ARRAY: return "array";
+    case H5T_BITFIELD: return std::to_string(bits) + "-bit bitfield";
+    case H5T_TIME: return "time";
+    default: return "unknown type";
+  }
+}
+
+// The Keel dtype of a stored type: floats by size, integers by size and sign (narrower ones widen), the
+// h5py bool enum, and 2-byte values tagged bfloat16.
+std::optional<DType> keel_dtype(hid_t type, bool tagged_bfloat16) {
+  const size_t size = H5Tget_size(type);
+  if (tagged_bfloat16) return size == 2 ? std::optional<DType>(DType::bf16) : std::nullopt;
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT:
+      if (size == 2) return DType::f16;
+      if (size == 4) return DType::f32;
+      if (size == 8) return DType::f64;
+      return std::nullopt;
+    case H5T_INTEGER:
+      if (H5Tget_sign(type) == H5T_SGN_NONE) return size == 1 ? DType::u8 : DType::i64;
+      return size <= 4 ? DType::i32 : DType::i64;
+    case H5T_ENUM: {
+      if (size != 1 || H5Tget_nmembers(type) != 2) return std::nullopt;
+      // h5py's bool: members FALSE = 0 and TRUE = 1.
+      int8_t values[2] = {-1, -1};
+      for (unsigned i = 0; i < 2; ++i) {
+        char* name = H5Tget_member_name(type, i);
+        if (name == nullptr) return std::nullopt;
+        const std::string n = name;
+        H5free_memory(name);
+        int8_t v = -1;
+        if (H5Tget_member_value(type, i, &v) < 0) return std::nullopt;
+        if (n == "FALSE") values[0] = v;
+        if (n == "TRUE") values[1] = v;
+      }
+      if (values[0] == 0 && values[1] == 1) return DType::b8;
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+// A string attribute's text (variable- or fixed-length, any character set); nullopt when the attribute is
+// not a single string. `ok` turns false when HDF5 fails to read it.
+std::optional<std::string> read_string_attribute(hid_t attr, bool& ok) {
+  ok = false;
+  TypeId type(H5Aget_type(attr));
+  SpaceId space(H5Aget_space(attr));
+  if (!type || !space) return std::nullopt;
+  ok = true;
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_npoints(space.get()) != 1) return std::nullopt;
+  ok = false;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    // The memory type must have the file's character set: HDF5 does not convert between them.
+    TypeId mem(H5Tcopy(H5T_C_S1));
+    if (!mem || H5Tset_size(mem.get(), H5T_VARIABLE) < 0 || H5Tset_cset(mem.get(), H5Tget_cset(type.get())) < 0)
+      return std::nullopt;
+    char* text = nullptr;
+    if (H5Aread(attr, mem.get(), &text) < 0) return std::nullopt;
+    ok = true;
+    std::string out = text != nullptr ? text : "";
+    if (text != nullptr) H5free_memory(text);
+    return out;
+  }
+  std::vector<char> buf(H5Tget_size(type.get()) + 1, '\0');
+  if (H5Aread(attr, type.get(), buf.data()) < 0) return std::nullopt;
+  ok = true;
+  return std::string(buf.data());
+}
+
+herr_t collect_error(unsigned, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<std::vector<std::string>*>(data);
+  std::string text = err->desc != nullptr ? err->desc : "";
+  char minor[256] = {0};
+  if (H5Eget_msg(err->min_num, nullptr, minor, sizeof(minor)) > 0 && minor[0] != '\0') {
+    std::string m = minor;
+    if (!m.empty()) m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+    if (text.find(m) == std::string::npos) text += text.empty() ? m : " (" + m + ")";
+  }
+  if (!text.empty()) out->push_back(text);
+  return 0;
+}
+
+}  // namespace
+
+Hdf5Session::Hdf5Session() : lock_(hdf5_mutex()) {
+  H5Eget_auto2(H5E_DEFAULT, &saved_func_, &saved_data_);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+Hdf5Session::~Hdf5Session() {
+  H5Eclear2(H5E_DEFAULT);
+  H5Eset_auto2(H5E_DEFAULT, saved_func_, saved_data_);
+}
+
+std::string last_error() {
+  std::vector<std::string> parts;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_error, &parts);  // innermost first
+  H5Eclear2(H5E_DEFAULT);
+  if (parts.empty()) return "HDF5 gave no reason";
+  // The innermost entry says what actually went wrong; the outermost what was being done.
+  std::string reason = parts.front();
+  if (parts.size() > 1 && parts.back() != reason) reason = parts.back() + ": " + reason;
+  return reason;
+}
+
+void fail(const FileContext& file, const std::string& what, const std::string& object) {
+  const std::string message =
+      what + (object.empty() ? "" : " '" + object + "'") + " in '" + file.display_path + "': " + last_error();
+  if (file.writing) throw Error("Could not write weights file: " + message);
+  throw ValueError("Invalid weights file: " + message);
+}
+
+// --- Dataset ---
+
+Dataset::Dataset(DatasetId id, std::shared_ptr<const FileContext> file, std::string path)
+    : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)) {}
+
+DatasetInfo Dataset::info() const {
+  DatasetInfo info;
+  TypeId type(H5Dget_type(id_.get()));
+  if (!type) fail(*file_, "cannot read the type of dataset", path_);
+  bool bf16 = false;
+  const htri_t has_dtype = H5Aexists(id_.get(), "dtype");
+  if (has_dtype < 0) fail(*file_, "cannot look up the attributes of dataset", path_);
+  if (has_dtype > 0) {
+    AttributeId attr(H5Aopen(id_.get(), "dtype", H5P_DEFAULT));
+    bool ok = static_cast<bool>(attr);
+    std::optional<std::string> text;
+    if (ok) text = read_string_attribute(attr.get(), ok);
+    if (!ok) fail(*file_, "cannot read attribute 'dtype' of dataset", path_);
+    bf16 = text == "bfloat16";
+  }
+  info.dtype = keel_dtype(type.get(), bf16);
+  info.type_description = bf16 ? "bfloat16" : describe_type(type.get());
+  SpaceId space(H5Dget_space(id_.get()));
+  if (!space) fail(*file_, "cannot read the shape of dataset", path_);
+  const H5S_class_t cls = H5Sget_simple_extent_type(space.get());
+  if (cls == H5S_SCALAR) return info;
+  if (cls != H5S_SIMPLE) {
+    throw ValueError("Invalid weights file: dataset '" + path_ + "' in '" + file_->display_path +
+                     "' has no values (a null dataspace)");
+  }
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) fail(*file_, "cannot read the rank of dataset", path_);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  if (H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
+    fail(*file_, "cannot read the shape of dataset", path_);
+  uint64_t total = 1;
+  for (hsize_t d : dims) {
+    if (d > static_cast<hsize_t>(std::numeric_limits<int64_t>::max()) ||
+        (d != 0 && total > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / d))
+      throw ValueError("Invalid weights file: dataset '" + path_ + "' in '" + file_->display_path +
+                       "' has a shape too large to address");
+    total *= d;
+    info.shape.push_back(static_cast<int64_t>(d));
+  }
+  return info;
+}
+
+void Dataset::read(DType stored, void* out) const {
+  TypeId mem = memory_type(stored);
+  if (!mem) fail(*file_, "cannot describe the memory type for dataset", path_);
+  if (H5Dread(id_.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    fail(*file_, "cannot read dataset", path_);
+}
+
+// --- Group ---
+
+Group::Group(GroupId id, std::shared_ptr<const FileContext> file, std::string path)
+    : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)) {}
+
+std::string Group::child_path(const std::string& relative) const { return join_path(path_, relative); }
+
+Group Group::create_group(const std::string& relative) const {
+  PropertyId lcpl(H5Pcreate(H5P_LINK_CREATE));
+  if (!lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
+    fail(*file_, "cannot set up the creation of group", child_path(relative));
+  GroupId g(H5Gcreate2(id_.get(), relative.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!g) fail(*file_, "cannot create group", child_path(relative));
+  return Group(std::move(g), file_, child_path(relative));
+}
+
+Group Group::open_group(const std::string& relative) const {
+  GroupId g(H5Gopen2(id_.get(), relative.c_str(), H5P_DEFAULT));
+  if (!g) fail(*file_, "cannot open group", child_path(relative));
+  return Group(std::move(g), file_, child_path(relative));
+}
+
+Dataset Group::open_dataset(const std::string& name) const {
+  DatasetId d(H5Dopen2(id_.get(), name.c_str(), H5P_DEFAULT));
+  if (!d) fail(*file_, "cannot open dataset", child_path(name));
+  return Dataset(std::move(d), file_, child_path(name));
+}
+
+ObjectKind Group::kind_of(const std::string& relative) const {
+  // H5Lexists needs every intermediate link to exist: check the path one component at a time.
+  std::string prefix;
+  size_t start = 0;
+  while (start <= relative.size()) {
+    const size_t slash = relative.find('/', start);
+    const std::string part = relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty()) return ObjectKind::missing;
+    prefix += (prefix.empty() ? "" : "/") + part;
+    const htri_t exists = H5Lexists(id_.get(), prefix.c_str(), H5P_DEFAULT);
+    if (exists < 0) fail(*file_, "cannot look up", child_path(prefix));
+    if (exists == 0) return ObjectKind::missing;
+    if (slash == std::string::npos) break;
+    // An intermediate component must be a group for the rest of the path to exist.
+    ObjectId mid(H5Oopen(id_.get(), prefix.c_str(), H5P_DEFAULT));
+    if (!mid) {
+      H5Eclear2(H5E_DEFAULT);
+      return ObjectKind::missing;  // e.g. a dangling soft link
+    }
+    if (H5Iget_type(mid.get()) != H5I_GROUP) return ObjectKind::missing;
+    start = slash + 1;
+  }
+  ObjectId obj(H5Oopen(id_.get(), relative.c_str(), H5P_DEFAULT));
+  if (!obj) {
+    H5Eclear2(H5E_DEFAULT);
+    return ObjectKind::missing;
+  }
+  switch (H5Iget_type(obj.get())) {
+    case H5I_GROUP: return ObjectKind::group;
+    case H5I_DATASET: return ObjectKind::dataset;
+    default: return ObjectKind::other;
+  }
+}
+
+std::vector<std::string> Group::member_names() const {
+  H5G_info_t info;
+  if (H5Gget_info(id_.get(), &info) < 0) fail(*file_, "cannot list group", path_);
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(id_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0) fail(*file_, "cannot list group", path_);
+    std::string name(static_cast<size_t>(n) + 1, '\0');
+    if (H5Lget_name_by_idx(id_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT) < 0)
+      fail(*file_, "cannot list group", path_);
+    name.resize(static_cast<size_t>(n));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+void Group::write_string_attribute(const std::string& name, const std::string& value) const {
+  TypeId type(H5Tcopy(H5T_C_S1));
+  SpaceId space(H5Screate(H5S_SCALAR));
+  if (!type || !space || H5Tset_size(type.get(), H5T_VARIABLE) < 0 || H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
+    fail(*file_, "cannot describe attribute '" + name + "' of", path_);
+  AttributeId attr(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr) fail(*file_, "cannot create attribute '" + name + "' of", path_);
+  const char* text = value.c_str();
+  if (H5Awrite(attr.get(), type.get(), &text) < 0) fail(*file_, "cannot write attribute '" + name + "' of", path_);
+}
+
+std::optional<std::string> Group::string_attribute(const std::string& name) const {
+  const htri_t exists = H5Aexists(id_.get(), name.c_str());
+  if (exists < 0) fail(*file_, "cannot look up attribute '" + name + "' of", path_);
+  if (exists == 0) return std::nullopt;
+  AttributeId attr(H5Aopen(id_.get(), name.c_str(), H5P_DEFAULT));
+  if (!attr) fail(*file_, "cannot open attribute '" + name + "' of", path_);
+  bool ok = true;
+  std::optional<std::string> text = read_string_attribute(attr.get(), ok);
+  if (!ok) fail(*file_, "cannot read attribute '" + name + "' of", path_);
+  return text;
+}
+
+void Group::write_dataset(const std::string& name, DType dtype, const Shape& shape, const void* data) const {
+  TypeId ftype = file_type(dtype);
+  TypeId mtype = memory_type(dtype);
+  if (!ftype || !mtype) fail(*file_, "cannot describe the type of dataset", child_path(name));
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  SpaceId space(shape.empty() ? H5Screate(H5S_SCALAR)
+                              : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  if (!space) fail(*file_, "cannot describe the shape of dataset", child_path(name));
+  DatasetId d(H5Dcreate2(id_.get(), name.c_str(), ftype.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!d) fail(*file_, "cannot create dataset", child_path(name));
+  if (shape_numel(shape) > 0 && H5Dwrite(d.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail(*file_, "cannot write dataset", child_path(name));
+  if (dtype == DType::bf16) {
+    // Keras marks bfloat16 values (which NumPy and HDF5 have no type for) with this attribute.
+    TypeId stype(H5Tcopy(H5T_C_S1));
+    SpaceId sspace(H5Screate(H5S_SCALAR));
+    if (!stype || !sspace || H5Tset_size(stype.get(), H5T_VARIABLE) < 0 || H5Tset_cset(stype.get(), H5T_CSET_UTF8) < 0)
+      fail(*file_, "cannot describe the dtype attribute of dataset", child_path(name));
+    AttributeId attr(H5Acreate2(d.get(), "dtype", stype.get(), sspace.get(), H5P_DEFAULT, H5P_DEFAULT));
+    const char* text = "bfloat16";
+    if (!attr || H5Awrite(attr.get(), stype.get(), &text) < 0)
+      fail(*file_, "cannot write the dtype attribute of dataset", child_path(name));
+  }
+  if (!d.reset()) fail(*file_, "cannot close dataset", child_path(name));
+}
+
+// --- File ---
+
+File::File(FileId id, std::shared_ptr<const FileContext> context) : id_(std::move(id)), context_(std::move(context)) {}
+
+File File::create_in_memory(const std::string& display_path) {
+  auto context = std::make_shared<FileContext>(FileContext{display_path, true});
+  PropertyId fapl(H5Pcreate(H5P_FILE_ACCESS));
+  // Grow the image 1 MiB at a time; no backing store: the bytes stay in memory until close_to_image().
+  if (!fapl || H5Pset_fapl_core(fapl.get(), 1 << 20, 0) < 0) fail(*context, "cannot set up an in-memory file", "");
+  // The name only identifies the in-memory file inside HDF5; nothing is created under it.
+  FileId id(H5Fcreate(display_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
+  if (!id) fail(*context, "cannot create the file", "");
+  return File(std::move(id), std::move(context));
+}
+
+File File::open_read(const std::string& path) {
+  auto context = std::make_shared<FileContext>(FileContext{path, false});
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) throw NotFoundError("Weights file not found: '" + path + "'");
+    throw Error("Cannot read weights file '" + path + "': " + std::strerror(err));
+  }
+  if (S_ISDIR(st.st_mode)) throw ValueError("Invalid weights file: '" + path + "' is a directory, not an HDF5 file");
+  FileId id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!id) {
+    const std::string reason = last_error();
+    if (reason.find("signature") != std::string::npos)
+      throw ValueError("Invalid weights file: '" + path + "' is not an HDF5 file (no HDF5 file signature found)");
+    throw ValueError("Invalid weights file: cannot open '" + path +
+                     "' as HDF5 (the file may be truncated or damaged): " + reason);
+  }
+  return File(std::move(id), std::move(context));
+}
+
+Group File::root() const {
+  GroupId g(H5Gopen2(id_.get(), "/", H5P_DEFAULT));
+  if (!g) fail(*context_, "cannot open the root group", "/");
+  return Group(std::move(g), context_, "/");
+}
+
+std::string File::close_to_image() {
+  if (H5Fflush(id_.get(), H5F_SCOPE_LOCAL) < 0) fail(*context_, "cannot flush the file", "");
+  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
+  if (size < 0) fail(*context_, "cannot take the image of the file", "");
+  std::string image(static_cast<size_t>(size), '\0');
+  if (H5Fget_file_image(id_.get(), image.data(), image.size()) != size)
+    fail(*context_, "cannot take the image of the file", "");
+  close();
+  return image;
+}
+
+void File::close() {
+  if (id_ && !id_.reset()) fail(*context_, "cannot close the file", "");
+}
+
+}  // namespace keel::saving::h5
