@@ -415,6 +415,22 @@ File File::open_read(const std::string& path) {
   return File(std::move(id), std::move(context));
 }
 
+File File::open_image(const std::string& image, const std::string& display_path) {
+  auto context = std::make_shared<FileContext>(FileContext{display_path, false});
+  if (image.size() < 8 || image.compare(0, 8, "\x89HDF\r\n\x1a\n") != 0)
+    throw ValueError("Invalid weights file: '" + display_path + "' is not an HDF5 file (no HDF5 file signature found)");
+  PropertyId fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (!fapl || H5Pset_fapl_core(fapl.get(), 1 << 20, 0) < 0) fail(*context, "cannot set up an in-memory file", "");
+  // HDF5 copies the image; the name only identifies the in-memory file inside HDF5.
+  if (H5Pset_file_image(fapl.get(), const_cast<char*>(image.data()), image.size()) < 0)
+    fail(*context, "cannot set up an in-memory file", "");
+  FileId id(H5Fopen(display_path.c_str(), H5F_ACC_RDONLY, fapl.get()));
+  if (!id)
+    throw ValueError("Invalid weights file: cannot open '" + display_path +
+                     "' as HDF5 (the file may be truncated or damaged): " + last_error());
+  return File(std::move(id), std::move(context));
+}
+
 Group File::root() const {
   GroupId g(H5Gopen2(id_.get(), "/", H5P_DEFAULT));
   if (!g) fail(*context_, "cannot open the root group", "/");

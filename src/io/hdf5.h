@@ -169,6 +169,9 @@ class File {
   /// Opens `path` read-only: NotFoundError when it does not exist, ValueError when it is not a readable
   /// HDF5 file (truncated, another format, a directory).
   static File open_read(const std::string& path);
+  /// Opens an HDF5 file image held in memory (e.g. `model.weights.h5` inside a `.keras` archive)
+  /// read-only; `display_path` names it in messages. ValueError when the bytes are not a readable file.
+  static File open_image(const std::string& image, const std::string& display_path);
 
   Group root() const;
   /// The complete file as bytes (a file from create_in_memory); closes it. Objects opened from the file

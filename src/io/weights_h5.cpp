@@ -25,6 +25,7 @@
 
 #include "io/atomic_file.h"
 #include "io/hdf5.h"
+#include "io/weights_internal.h"
 #include "keel/core/error.h"
 #include "keel/core/naming.h"
 #include "keel/optimizers/optimizer.h"
@@ -273,11 +274,9 @@ Loaded read_saveable(const h5::Group& root, const Saveable& s, const std::string
 
 }  // namespace
 
-void save_weights(const Model& model, const std::string& path) {
-  KEEL_CHECK(model, ValueError, "save_weights: the model handle is empty");
-  KEEL_CHECK(ends_with(path, kExtension), ValueError, "The filename must end in `.weights.h5`. Received: filepath=",
-             path);
-  const ModelImpl& impl = *model.get();
+namespace detail {
+
+std::string weights_image(const ModelImpl& impl, const std::string& display_path) {
   check_built(impl, "saving");
   const std::vector<Saveable> saveables = Walker().walk(impl);
   // Copy the values out first: nothing below runs Keel code while HDF5 is held.
@@ -287,52 +286,36 @@ void save_weights(const Model& model, const std::string& path) {
     for (const Variable& var : s.variables) v.push_back(host_value(var));
     values.push_back(std::move(v));
   }
-  // The HDF5 file is built in memory and written out by write_file (see h5::File::create_in_memory).
-  std::string image;
+  // The HDF5 file is built in memory (see h5::File::create_in_memory); the caller writes the bytes out.
+  h5::Hdf5Session session;
+  h5::File file = h5::File::create_in_memory(display_path);
   {
-    h5::Hdf5Session session;
-    h5::File file = h5::File::create_in_memory(path);
-    {
-      const h5::Group root = file.root();
-      for (size_t k = 0; k < saveables.size(); ++k) {
-        const h5::Group vars = root.create_group(saveables[k].group_path());
-        vars.write_string_attribute("name", saveables[k].name);
-        for (size_t i = 0; i < values[k].size(); ++i) {
-          const Tensor& t = values[k][i];
-          vars.write_dataset(std::to_string(i), t.dtype(), t.shape(), t.data_ptr());
-        }
+    const h5::Group root = file.root();
+    for (size_t k = 0; k < saveables.size(); ++k) {
+      const h5::Group vars = root.create_group(saveables[k].group_path());
+      vars.write_string_attribute("name", saveables[k].name);
+      for (size_t i = 0; i < values[k].size(); ++i) {
+        const Tensor& t = values[k][i];
+        vars.write_dataset(std::to_string(i), t.dtype(), t.shape(), t.data_ptr());
       }
     }
-    image = file.close_to_image();
   }
-  values.clear();
-  detail::write_atomically(path, [&](const std::string& temp_path) { detail::write_file(temp_path, image, path); });
+  return file.close_to_image();
 }
 
-void load_weights(const Model& model, const std::string& path, LoadWeightsOptions options) {
-  KEEL_CHECK(model, ValueError, "load_weights: the model handle is empty");
-  const ModelImpl& impl = *model.get();
+void load_weights_from(const ModelImpl& impl, const std::function<h5::File()>& open, const std::string& path,
+                       LoadWeightsOptions options) {
   check_built(impl, "loading weights into");
-  if (!ends_with(path, kExtension)) {
-    if (ends_with(path, ".keras") || ends_with(path, ".weights.json") || ends_with(path, ".h5") ||
-        ends_with(path, ".hdf5"))
-      throw UnimplementedError("load_weights: '" + path +
-                               "': Keel reads `.weights.h5` files only so far (not `.keras` archives, sharded "
-                               "`.weights.json` or legacy Keras 2 `.h5` files)");
-    throw ValueError("File format not supported: filepath=" + path +
-                     ". Keras 3 only supports V3 `.keras` and `.weights.h5` files, or legacy V1/V2 `.h5` files.");
-  }
   const std::vector<Saveable> saveables = Walker().walk(impl);
 
   // Read and check everything before assigning anything.
   std::vector<Loaded> loaded;
   {
     h5::Hdf5Session session;
-    h5::File file = h5::File::open_read(path);
+    h5::File file = open();
     const h5::Group root = file.root();
     for (const Saveable& s : saveables) loaded.push_back(read_saveable(root, s, path));
   }
-
   std::vector<std::string> warnings;
   std::vector<size_t> failed;
   for (size_t k = 0; k < saveables.size(); ++k) {
@@ -370,6 +353,36 @@ void load_weights(const Model& model, const std::string& path, LoadWeightsOption
     if (!loaded[k].error.empty()) continue;
     for (size_t i = 0; i < saveables[k].variables.size(); ++i) saveables[k].variables[i].assign(loaded[k].values[i]);
   }
+}
+
+}  // namespace detail
+
+void save_weights(const Model& model, const std::string& path) {
+  KEEL_CHECK(model, ValueError, "save_weights: the model handle is empty");
+  KEEL_CHECK(ends_with(path, kExtension), ValueError, "The filename must end in `.weights.h5`. Received: filepath=",
+             path);
+  const std::string image = detail::weights_image(*model.get(), path);
+  detail::write_atomically(path, [&](const std::string& temp_path) { detail::write_file(temp_path, image, path); });
+}
+
+void load_weights(const Model& model, const std::string& path, LoadWeightsOptions options) {
+  KEEL_CHECK(model, ValueError, "load_weights: the model handle is empty");
+  check_built(*model.get(), "loading weights into");
+  if (!ends_with(path, kExtension)) {
+    if (ends_with(path, ".keras")) {  // the archive's model.weights.h5
+      const std::string where = path + "/model.weights.h5";
+      const std::string image = detail::archive_weights(path);
+      detail::load_weights_from(*model.get(), [&] { return h5::File::open_image(image, where); }, where, options);
+      return;
+    }
+    if (ends_with(path, ".weights.json") || ends_with(path, ".h5") || ends_with(path, ".hdf5"))
+      throw UnimplementedError("load_weights: '" + path +
+                               "': Keel reads `.weights.h5` files and `.keras` archives only so far (not sharded "
+                               "`.weights.json` or legacy Keras 2 `.h5` files)");
+    throw ValueError("File format not supported: filepath=" + path +
+                     ". Keras 3 only supports V3 `.keras` and `.weights.h5` files, or legacy V1/V2 `.h5` files.");
+  }
+  detail::load_weights_from(*model.get(), [&] { return h5::File::open_read(path); }, path, options);
 }
 
 }  // namespace saving

@@ -56,7 +56,11 @@ std::shared_ptr<InputLayerImpl> input_layer_of(const SymbolicTensor& x) {
 }
 
 KEEL_REGISTER_LAYER("InputLayer", [](const nlohmann::json& c) -> LayerHandle {
-  const DType dt = dtype_from_name(c.value("dtype", std::string("float32")));
+  // Keras writes the input dtype as a string; a DTypePolicy object names it in its config.
+  std::string dtype = "float32";
+  if (c.contains("dtype") && c.at("dtype").is_string()) dtype = c.at("dtype").get<std::string>();
+  if (c.contains("dtype") && c.at("dtype").is_object()) dtype = c.at("dtype").at("config").at("name").get<std::string>();
+  const DType dt = dtype_from_name(dtype);
   return InputLayerImpl::create(detail::shape_from_json(c.at("batch_shape")), dt, detail::name_from(c));
 });
 

@@ -48,7 +48,11 @@ std::vector<DType> Layer::compute_output_dtype(const std::vector<DType>&, const 
 }
 
 nlohmann::json Layer::get_config() const {
-  return {{"name", name_}, {"trainable", trainable_}, {"dtype", "float32"}};
+  // Keras 3 writes the dtype as a serialized DTypePolicy object.
+  return {{"name", name_},
+          {"trainable", trainable_},
+          {"dtype",
+           {{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}, {"registered_name", nullptr}}}};
 }
 
 namespace {
@@ -290,8 +294,13 @@ bool register_layer(const std::string& class_name, LayerFactory factory) {
 }
 
 nlohmann::json serialize(const LayerHandle& layer) {
-  return {{"module", "keras.layers"}, {"class_name", layer->class_name()}, {"config", layer->get_config()}};
+  return {{"module", "keras.layers"},
+          {"class_name", layer->class_name()},
+          {"config", layer->get_config()},
+          {"registered_name", nullptr}};
 }
+
+bool is_registered(const std::string& class_name) { return registry().count(class_name) != 0; }
 
 LayerHandle deserialize(const nlohmann::json& serialized) {
   KEEL_CHECK(serialized.is_object() && serialized.contains("class_name") && serialized.contains("config"), ValueError,

@@ -109,9 +109,24 @@ bool FunctionalImpl::is_sequential_like() const {
   return true;
 }
 
+namespace {
+nlohmann::json shape_json(const Shape& s) {
+  nlohmann::json j = nlohmann::json::array();
+  for (int64_t d : s) j.push_back(d == kUnknownDim ? nlohmann::json(nullptr) : nlohmann::json(d));
+  return j;
+}
+}  // namespace
+
 nlohmann::json FunctionalImpl::get_config() const {
-  // Keras's functional config: layers with their inbound nodes, plus input/output layer references.
-  std::map<Node*, int> node_index;  // each layer is called once here, so node index 0
+  // Keras 3's functional config: each layer with its inbound nodes, whose call arguments reference
+  // `__keras_tensor__`s by keras_history [layer name, node index, output index]; a layer's node index
+  // counts its calls inside this model, in the order they are listed (the topological order here).
+  std::map<const Node*, int> node_index;
+  std::map<const Layer*, int> calls;
+  for (const auto& node : nodes_) node_index[node.get()] = calls[node->layer.get()]++;
+  auto history = [&](const SymbolicTensor& t) {
+    return nlohmann::json::array({t.node->layer->name(), node_index.at(t.node.get()), t.index});
+  };
   nlohmann::json layers_json = nlohmann::json::array();
   for (const auto& l : layers()) {
     nlohmann::json entry = layers::serialize(l);
@@ -120,20 +135,28 @@ nlohmann::json FunctionalImpl::get_config() const {
     for (const auto& node : nodes_) {
       if (node->layer.get() != l.get() || node->inputs.empty()) continue;
       nlohmann::json args = nlohmann::json::array();
-      for (const auto& in : node->inputs)
+      nlohmann::json shapes = nlohmann::json::array();
+      for (const auto& in : node->inputs) {
         args.push_back({{"class_name", "__keras_tensor__"},
-                        {"config", {{"shape", nlohmann::json(in.shape)}, {"dtype", dtype_name(in.dtype)},
-                                    {"keras_history", {in.node->layer->name(), 0, in.index}}}}});
-      inbound.push_back({{"args", node->inputs.size() == 1 ? nlohmann::json::array({args[0]})
-                                                              : nlohmann::json::array({args})},
+                        {"config", {{"shape", shape_json(in.shape)}, {"dtype", dtype_name(in.dtype)},
+                                    {"keras_history", history(in)}}}});
+        shapes.push_back(shape_json(in.shape));
+      }
+      // One input is the call's only argument; several are one list argument (Add()([a, b])), except for
+      // layers whose call takes them as separate arguments (MultiHeadAttention(query, value, key)).
+      const bool single = node->inputs.size() == 1;
+      const bool positional = l->class_name() == "MultiHeadAttention";
+      inbound.push_back({{"args", single || positional ? args : nlohmann::json::array({args})},
                          {"kwargs", nlohmann::json::object()}});
+      // (Keras builds MultiHeadAttention from a shapes_dict of query/value/key shapes: left to the call.)
+      if (!entry.contains("build_config") && l->built() && !positional) entry["build_config"] = {{"input_shape", single ? shapes[0] : shapes}};
     }
     entry["inbound_nodes"] = inbound;
     layers_json.push_back(entry);
   }
-  auto refs = [](const std::vector<SymbolicTensor>& ts) {
+  auto refs = [&](const std::vector<SymbolicTensor>& ts) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& t : ts) j.push_back({t.node->layer->name(), 0, t.index});
+    for (const auto& t : ts) j.push_back(history(t));
     return j;
   };
   return {{"name", name()}, {"trainable", trainable()}, {"layers", layers_json},

@@ -113,15 +113,25 @@ Shape SequentialImpl::layer_output_shape(const Layer& layer) const {
 }
 
 nlohmann::json SequentialImpl::get_config() const {
+  auto shape_json = [](const Shape& s) {
+    nlohmann::json j = nlohmann::json::array();
+    for (int64_t d : s) j.push_back(d == kUnknownDim ? nlohmann::json(nullptr) : nlohmann::json(d));
+    return j;
+  };
+  // Keras 3: the InputLayer first, then each layer with its build_config once built.
   nlohmann::json layers_json = nlohmann::json::array();
   if (input_layer_) layers_json.push_back(layers::serialize(LayerHandle(input_layer_)));
-  for (const auto& l : layers_) layers_json.push_back(layers::serialize(l));
-  nlohmann::json c = {{"name", name()}, {"trainable", trainable()}, {"dtype", "float32"}, {"layers", layers_json}};
-  if (input_layer_) {
-    nlohmann::json shape = nlohmann::json::array();
-    for (int64_t d : input_layer_->batch_shape()) shape.push_back(d == kUnknownDim ? nlohmann::json() : nlohmann::json(d));
-    c["build_input_shape"] = shape;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    nlohmann::json entry = layers::serialize(layers_[i]);
+    if (layers_[i]->built() && input_layer_ && i <= traced_.size()) {
+      const Shape in = i == 0 ? input_layer_->batch_shape() : traced_[i - 1].shape;
+      entry["build_config"] = {{"input_shape", shape_json(in)}};
+    }
+    layers_json.push_back(entry);
   }
+  nlohmann::json c = Layer::get_config();
+  c["layers"] = layers_json;
+  if (input_layer_) c["build_input_shape"] = shape_json(input_layer_->batch_shape());
   return c;
 }
 

@@ -24,7 +24,8 @@ namespace keel::saving {
 /// leaves either the old file or the new one. Failed writes raise keel::Error naming the file.
 void save_weights(const Model& model, const std::string& path);
 
-/// model.load_weights(path, options): the model must be built. Per object, the saved variable count and
+/// model.load_weights(path, options): reads a `.weights.h5` file, or the `model.weights.h5` entry of a
+/// `.keras` archive (keel/io/model_file.h). The model must be built. Per object, the saved variable count and
 /// each shape must match (ValueError naming the layer, the counts and expected variable names, or the
 /// variable and both shapes), unless options.skip_mismatch, which skips those objects with a warning on
 /// stderr. Nothing is assigned when loading fails. The optimizer loads only when it has as many variables

@@ -246,7 +246,9 @@ namespace layers {
 using LayerFactory = std::function<LayerHandle(const nlohmann::json& config)>;
 /// Makes `class_name` known to deserialize(); KEEL_REGISTER_LAYER calls it at load time.
 bool register_layer(const std::string& class_name, LayerFactory factory);
-/// Keras's serialised form: {"module": "keras.layers", "class_name", "config", "build_config"?}.
+/// Whether deserialize() knows `class_name` (built in, or registered with register_layer).
+bool is_registered(const std::string& class_name);
+/// Keras's serialised form: {"module": "keras.layers", "class_name", "config", "registered_name": null}.
 nlohmann::json serialize(const LayerHandle& layer);
 /// Inverse of serialize (also accepts a bare {"class_name", "config"}); unknown class → ValueError.
 LayerHandle deserialize(const nlohmann::json& serialized);

@@ -164,9 +164,13 @@ class Model : public LayerHolder<ModelImpl> {
   /// Writes every layer's variables, and the optimizer's once compiled, to `path` (which must end in
   /// `.weights.h5`); the file is replaced atomically. ValueError if the model is not built.
   void save_weights(const std::string& path) const;
-  /// Reads a `.weights.h5` file into the model's variables (and the optimizer's, when it has as many as
+  /// Reads a `.weights.h5` file (or a `.keras` archive's weights) into the model's variables (and the optimizer's, when it has as many as
   /// the file). ValueError on a count or shape mismatch unless options.skip_mismatch.
   void load_weights(const std::string& path, LoadWeightsOptions options = {}) const;
+  /// Writes the whole model (config, weights, compile arguments and optimizer state) to a Keras 3
+  /// `.keras` archive, replaced atomically; keel::saving::load_model reads it back (keel/io/model_file.h).
+  /// `.h5`/`.hdf5`: UnimplementedError (legacy HDF5 not supported yet); other extensions: ValueError.
+  void save(const std::string& path) const;
 };
 
 /// One entry of Sequential's constructor list: a layer, or an Input() giving the input shape.

@@ -155,6 +155,8 @@ class Trainer {
   /// Throws ValueError if not compiled.
   Optimizer& optimizer() const;
   std::shared_ptr<Optimizer> optimizer_ptr() const { return optimizer_; }
+  /// The arguments of the last compile() (what model.save writes as compile_config).
+  const CompileOptions& compile_options() const { return compile_options_; }
   /// The compiled metrics, once fit/evaluate has seen data (loss tracker first).
   std::vector<std::shared_ptr<Metric>> metrics() const;
   /// +1/-1 for a metric (or "val_" metric) by name, 0 when unknown; "loss" is -1.
@@ -190,8 +192,6 @@ class Trainer {
   virtual std::vector<Variable> all_variables() const = 0;
   /// Names used for per-output loss keys of multi-output models.
   virtual std::vector<std::string> output_names() const = 0;
-  /// Optimizer variables are counted by summary() once the optimizer is built.
-  const CompileOptions& compile_options() const { return compile_options_; }
 
  private:
   using Batch = training_detail::Batch;

@@ -1,0 +1,43 @@
+// Whole-model files: Keras 3's `.keras` archives (keras.saving.save_model / load_model).
+//   model.save("model.keras");
+//   Model m = saving::load_model("model.keras");                         // rebuilt, weights loaded, compiled
+//   Model m = saving::load_model("model.keras", {.compile = false});     // without the optimizer
+//
+// The archive is a zip file with no compression holding, in this order, `metadata.json`
+// ({"keras_version", "date_saved"}), `config.json` (the model, its layers and its compile arguments in
+// Keras 3's serialization format) and `model.weights.h5` (keel/io/weights.h's layout). Archives Keras 3
+// writes load here and archives written here load in Keras 3, for the layers Keel has.
+#pragma once
+#include <string>
+
+#include "keel/models/model.h"
+
+namespace keel::saving {
+
+/// load_model's options (keras.saving.load_model's arguments).
+struct LoadOptions {
+  /// Replay the saved compile arguments (optimizer, losses, metrics) and load the optimizer's state.
+  bool compile = true;
+  /// Refuse configs that would run code (Keras's `Lambda` layers and `__lambda__` payloads). Keel never
+  /// runs code from a file: with safe_mode = false such configs are still an error.
+  bool safe_mode = true;
+};
+
+/// model.save(path): `path` must end in `.keras` (`.h5`/`.hdf5`: UnimplementedError, legacy HDF5 is not
+/// supported yet; anything else: ValueError). The archive is replaced atomically. ValueError if the model
+/// is not built.
+void save_model(const Model& model, const std::string& path);
+
+/// Reads a `.keras` archive: rebuilds the model from config.json, loads model.weights.h5 and, with
+/// options.compile, compiles it as it was (optimizer state included). NotFoundError for a missing file;
+/// ValueError naming the archive (and entry) for a file that is not a zip, is truncated, lacks an entry
+/// or holds malformed JSON; UnimplementedError naming the layer, key and value for configuration Keel
+/// cannot honour; ValueError for unknown classes and for code payloads (see LoadOptions::safe_mode).
+Model load_model(const std::string& path, LoadOptions options = {});
+
+}  // namespace keel::saving
+
+namespace keel::models {
+using saving::load_model;
+using saving::LoadOptions;
+}  // namespace keel::models

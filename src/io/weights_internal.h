@@ -1,0 +1,23 @@
+// The weights file as bytes, for `.keras` archives (their `model.weights.h5` entry) and save_weights.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "io/hdf5.h"
+#include "keel/models/model.h"
+
+namespace keel::saving::detail {
+
+/// The `.weights.h5` file of `model` (Keras's layout, see keel/io/weights.h) as bytes, built in memory.
+/// ValueError if the model is not built. `display_path` names the file in messages.
+std::string weights_image(const ModelImpl& model, const std::string& display_path);
+
+/// load_weights from the HDF5 file `open()` returns (a file on disk or an image in memory), checked as
+/// load_weights checks; `path` names it in messages.
+void load_weights_from(const ModelImpl& model, const std::function<h5::File()>& open, const std::string& path,
+                       LoadWeightsOptions options);
+
+/// The bytes of the `model.weights.h5` entry of the `.keras` archive at `path` (errors as load_model's).
+std::string archive_weights(const std::string& path);
+
+}  // namespace keel::saving::detail

@@ -1,0 +1,421 @@
+#!/usr/bin/python3
+"""Independent side of tests/io/keras_archive_test.cpp: Keras 3 `.keras` archives written and read with
+zipfile, json, h5py and NumPy only (Debian's /usr/bin/python3).
+
+  keras_archive.py write seq DIR     DIR/seq.keras as Keras 3 saves a compiled Sequential model
+                                     (Input 4 -> Dense 8 relu -> Dense 1 sigmoid; adam, binary_crossentropy,
+                                     accuracy; Adam state after 3 steps), DIR/seq_x.npy and what NumPy
+                                     predicts, DIR/seq_y.npy; a batch DIR/seq_xb.npy, DIR/seq_yb.npy and the
+                                     weights after one more Adam step, DIR/seq_after_<i>.npy.
+  keras_archive.py write func DIR    DIR/func.keras: a Functional model with two inputs, a shared Dense
+                                     called on both, Add, and two outputs; DIR/func_a.npy, func_b.npy,
+                                     func_y0.npy, func_y1.npy.
+  keras_archive.py check seq|func FILE
+                                     checks an archive Keel saved: entry names and order, ZIP_STORED,
+                                     metadata.json, config.json's structure (module/class_name/registered_name
+                                     of the model, every layer, the optimizer), model.weights.h5's layout.
+  keras_archive.py bad KIND FILE     writes a broken archive (no_config, bad_json, unknown_class,
+                                     regularizer, lambda, truncated).
+
+The layouts follow Keras 3's saving code (keras/src/saving/saving_lib.py, serialization_lib.py,
+models/functional.py, models/sequential.py): facts only, written independently. Exits non-zero with a
+message on the first difference.
+"""
+import io
+import json
+import re
+import sys
+import zipfile
+
+import h5py
+import numpy as np
+
+
+def fail(msg):
+    print("keras_archive.py: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def expect(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+# ------------------------------------------------------------------------- Keras 3 serialized objects
+
+def obj(module, class_name, config, registered_name=None):
+    return {"module": module, "class_name": class_name, "config": config, "registered_name": registered_name}
+
+
+def policy():
+    return obj("keras", "DTypePolicy", {"name": "float32"})
+
+
+def dense(name, units, activation, input_shape, extra=None):
+    config = {
+        "name": name, "trainable": True, "dtype": policy(), "units": units, "activation": activation,
+        "use_bias": True,
+        "kernel_initializer": obj("keras.initializers", "GlorotUniform", {"seed": None}),
+        "bias_initializer": obj("keras.initializers", "Zeros", {}),
+        "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
+    }
+    config.update(extra or {})
+    d = obj("keras.layers", "Dense", config)
+    d["build_config"] = {"input_shape": input_shape}
+    return d
+
+
+def input_layer(name, shape, extra=None):
+    config = {"batch_shape": [None] + list(shape), "dtype": "float32", "sparse": False, "ragged": False, "name": name}
+    config.update(extra or {})
+    return obj("keras.layers", "InputLayer", config)
+
+
+def adam_config(lr):
+    return obj("keras.optimizers", "Adam", {
+        "name": "adam", "learning_rate": lr, "weight_decay": None, "clipnorm": None, "global_clipnorm": None,
+        "clipvalue": None, "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+        "loss_scale_factor": None, "gradient_accumulation_steps": None, "beta_1": 0.9, "beta_2": 0.999,
+        "epsilon": 1e-07, "amsgrad": False})
+
+
+def seq_config(layer_entries):
+    return {
+        "module": "keras", "class_name": "Sequential",
+        "config": {"name": "sequential", "trainable": True, "dtype": policy(),
+                   "layers": [input_layer("input_layer", [4])] + layer_entries, "build_input_shape": [None, 4]},
+        "registered_name": None,
+        "build_config": {"input_shape": [None, 4]},
+        "compile_config": {
+            "optimizer": adam_config(0.0010000000474974513), "loss": "binary_crossentropy", "loss_weights": None,
+            "metrics": ["accuracy"], "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "jit_compile": False},
+    }
+
+
+def keras_tensor(shape, history):
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": shape, "dtype": "float32", "keras_history": history}}
+
+
+def func_config():
+    def node(*args):
+        return {"args": list(args), "kwargs": {}}
+
+    def entry(e, name, nodes):
+        e = dict(e)
+        e["name"] = name
+        e["inbound_nodes"] = nodes
+        return e
+
+    layers = [
+        entry(input_layer("in_a", [3], {"optional": False}), "in_a", []),
+        entry(input_layer("in_b", [3]), "in_b", []),
+        entry(dense("shared", 4, "relu", [None, 3]), "shared",
+              [node(keras_tensor([None, 3], ["in_a", 0, 0])), node(keras_tensor([None, 3], ["in_b", 0, 0]))]),
+        entry(dict(obj("keras.layers", "Add", {"name": "add", "trainable": True, "dtype": policy()}),
+                   build_config={"input_shape": [[None, 4], [None, 4]]}), "add",
+              [node([keras_tensor([None, 4], ["shared", 0, 0]), keras_tensor([None, 4], ["shared", 1, 0])])]),
+        entry(dense("out1", 2, "linear", [None, 4], {"quantization_config": None}), "out1",
+              [node(keras_tensor([None, 4], ["add", 0, 0]))]),
+        entry(dense("out2", 1, "sigmoid", [None, 4]), "out2", [node(keras_tensor([None, 4], ["shared", 1, 0]))]),
+    ]
+    return {
+        "module": "keras.src.models.functional", "class_name": "Functional",
+        "config": {"name": "two_tower", "trainable": True, "layers": layers,
+                   "input_layers": [["in_a", 0, 0], ["in_b", 0, 0]],
+                   "output_layers": [["out1", 0, 0], ["out2", 0, 0]]},
+        "registered_name": "Functional",
+    }
+
+
+def write_archive(path, config, weights_bytes, metadata=None, order=("metadata.json", "config.json", "model.weights.h5")):
+    metadata = metadata or {"keras_version": "3.10.0", "date_saved": "2026-01-02@03:04:05"}
+    items = {"metadata.json": json.dumps(metadata), "config.json": json.dumps(config) if not isinstance(config, str)
+             else config, "model.weights.h5": weights_bytes}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
+        for name in order:
+            z.writestr(name, items[name])
+
+
+def h5_bytes(groups):
+    """groups: {path: (name attribute, [arrays])} -> an HDF5 file's bytes in Keras's `vars` layout."""
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for path, (name, arrays) in groups.items():
+            g = f.create_group(path + "/vars" if path else "vars")
+            g.attrs["name"] = name
+            for i, a in enumerate(arrays):
+                g.create_dataset(str(i), data=a)
+    return buf.getvalue()
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# ------------------------------------------------------------------------------------------ write
+
+def write_seq(d):
+    rng = np.random.default_rng(7)
+    w1 = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, (8,)).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (8, 1)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, (1,)).astype(np.float32)
+    params = [w1, b1, w2, b2]
+    # Adam's state after some steps: iteration, learning rate, then (momentum, velocity) per variable.
+    iterations = np.int64(3)
+    lr = np.float32(0.001)
+    m = [rng.normal(0, 0.01, p.shape).astype(np.float32) for p in params]
+    v = [np.abs(rng.normal(0, 0.001, p.shape)).astype(np.float32) for p in params]
+    opt_vars = [iterations, lr]
+    for mi, vi in zip(m, v):
+        opt_vars += [mi, vi]
+    weights = h5_bytes({
+        "": ("sequential", []),
+        "layers/dense": ("dense", [w1, b1]),
+        "layers/dense_1": ("dense_1", [w2, b2]),
+        "optimizer": ("adam", opt_vars),
+    })
+    write_archive(d + "/seq.keras", seq_config([dense("dense", 8, "relu", [None, 4]),
+                                               dense("dense_1", 1, "sigmoid", [None, 8])]), weights)
+
+    x = rng.normal(0, 1, (5, 4)).astype(np.float32)
+    xd = x.astype(np.float64)
+    p64 = [p.astype(np.float64) for p in params]
+    y = sigmoid(relu(xd @ p64[0] + p64[1]) @ p64[2] + p64[3])
+    np.save(d + "/seq_x.npy", x)
+    np.save(d + "/seq_y.npy", y.astype(np.float32))
+
+    # One more training step: mean binary cross-entropy, gradients by hand, Keras's Adam update.
+    xb = rng.normal(0, 1, (6, 4)).astype(np.float32)
+    yb = (rng.random((6, 1)) > 0.5).astype(np.float32)
+    xbd = xb.astype(np.float64)
+    h_pre = xbd @ p64[0] + p64[1]
+    h = relu(h_pre)
+    p = sigmoid(h @ p64[2] + p64[3])
+    dz = (p - yb) / xb.shape[0]
+    g_w2 = h.T @ dz
+    g_b2 = dz.sum(axis=0)
+    dh = (dz @ p64[2].T) * (h_pre > 0)
+    g_w1 = xbd.T @ dh
+    g_b1 = dh.sum(axis=0)
+    grads = [g_w1, g_b1, g_w2, g_b2]
+    t = float(iterations) + 1
+    b1_, b2_, eps = 0.9, 0.999, 1e-7
+    alpha = float(lr) * np.sqrt(1 - b2_ ** t) / (1 - b1_ ** t)
+    for i, (pi, g) in enumerate(zip(p64, grads)):
+        mi = m[i].astype(np.float64) + (g - m[i]) * (1 - b1_)
+        vi = v[i].astype(np.float64) + (g * g - v[i]) * (1 - b2_)
+        np.save(d + "/seq_after_%d.npy" % i, (pi - alpha * mi / (np.sqrt(vi) + eps)).astype(np.float32))
+    np.save(d + "/seq_xb.npy", xb)
+    np.save(d + "/seq_yb.npy", yb)
+
+
+def write_func(d):
+    rng = np.random.default_rng(11)
+    ws = rng.normal(0, 0.5, (3, 4)).astype(np.float32)
+    bs = rng.normal(0, 0.1, (4,)).astype(np.float32)
+    w1 = rng.normal(0, 0.5, (4, 2)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, (2,)).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (4, 1)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, (1,)).astype(np.float32)
+    # Keras's functional order: the InputLayers, then the layers by depth (the shared Dense, Add, heads).
+    weights = h5_bytes({
+        "": ("two_tower", []),
+        "layers/input_layer": ("in_a", []),
+        "layers/input_layer_1": ("in_b", []),
+        "layers/dense": ("shared", [ws, bs]),
+        "layers/add": ("add", []),
+        "layers/dense_1": ("out1", [w1, b1]),
+        "layers/dense_2": ("out2", [w2, b2]),
+    })
+    write_archive(d + "/func.keras", func_config(), weights)
+    a = rng.normal(0, 1, (5, 3)).astype(np.float32)
+    b = rng.normal(0, 1, (5, 3)).astype(np.float32)
+    f64 = lambda t: t.astype(np.float64)
+    ha = relu(f64(a) @ f64(ws) + f64(bs))
+    hb = relu(f64(b) @ f64(ws) + f64(bs))
+    np.save(d + "/func_a.npy", a)
+    np.save(d + "/func_b.npy", b)
+    np.save(d + "/func_y0.npy", ((ha + hb) @ f64(w1) + f64(b1)).astype(np.float32))
+    np.save(d + "/func_y1.npy", sigmoid(hb @ f64(w2) + f64(b2)).astype(np.float32))
+
+
+# ------------------------------------------------------------------------------------------ check
+
+def check_serialized(o, module, class_name, registered, where):
+    expect(isinstance(o, dict), where + ": not an object")
+    expect(o.get("module") == module, "%s: module %r, expected %r" % (where, o.get("module"), module))
+    expect(o.get("class_name") == class_name, "%s: class_name %r, expected %r" % (where, o.get("class_name"), class_name))
+    expect("registered_name" in o and o["registered_name"] == registered,
+           "%s: registered_name %r, expected %r" % (where, o.get("registered_name"), registered))
+    expect(isinstance(o.get("config"), dict), where + ": config is not an object")
+
+
+def check_layer(e, class_name, where):
+    check_serialized(e, "keras.layers", class_name, None, where)
+    c = e["config"]
+    expect(isinstance(c.get("name"), str), where + ": no name")
+    if class_name == "InputLayer":
+        expect(set(c) >= {"batch_shape", "dtype", "sparse", "name"}, where + ": InputLayer keys " + str(sorted(c)))
+        return
+    expect(c.get("trainable") is True, where + ": trainable")
+    check_serialized(c.get("dtype"), "keras", "DTypePolicy", None, where + " dtype")
+    expect(c["dtype"]["config"] == {"name": "float32"}, where + ": dtype policy " + json.dumps(c["dtype"]))
+    if class_name == "Dense":
+        for key in ("units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer", "kernel_constraint",
+                    "bias_constraint"):
+            expect(key in c, where + ": Dense config lacks " + key)
+        check_serialized(c["kernel_initializer"], "keras.initializers", "GlorotUniform", None, where + " kernel_initializer")
+        check_serialized(c["bias_initializer"], "keras.initializers", "Zeros", None, where + " bias_initializer")
+        expect(e.get("build_config", {}).get("input_shape") is not None, where + ": no build_config")
+
+
+def check_h5(data, expected):
+    """expected: {group path: number of datasets}; the file must hold exactly these `vars` groups."""
+    found = {}
+    with h5py.File(io.BytesIO(data), "r") as f:
+        def visit(name, o):
+            if isinstance(o, h5py.Group) and (name == "vars" or name.endswith("/vars")):
+                found[name] = len(o.keys())
+                expect("name" in o.attrs, "model.weights.h5: %s has no name attribute" % name)
+        f.visititems(visit)
+    expect(found == expected, "model.weights.h5 groups %s, expected %s" % (sorted(found.items()), sorted(expected.items())))
+
+
+def check(case, path):
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        names = [i.filename for i in infos]
+        expect(names == ["metadata.json", "config.json", "model.weights.h5"], "entries " + str(names))
+        for i in infos:
+            expect(i.compress_type == zipfile.ZIP_STORED, i.filename + " is compressed")
+        expect(z.testzip() is None, "CRC error")
+        meta = json.loads(z.read("metadata.json"))
+        config = json.loads(z.read("config.json"))
+        weights = z.read("model.weights.h5")
+    expect(sorted(meta) == ["date_saved", "keras_version"], "metadata keys " + str(sorted(meta)))
+    expect(re.fullmatch(r"3\.\d+\.\d+", meta["keras_version"]) is not None, "keras_version " + meta["keras_version"])
+    expect(re.fullmatch(r"\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d", meta["date_saved"]) is not None, "date " + meta["date_saved"])
+    if case == "seq":
+        check_serialized(config, "keras", "Sequential", None, "model")
+        c = config["config"]
+        check_serialized(c["dtype"], "keras", "DTypePolicy", None, "model dtype")
+        expect(c["build_input_shape"] == [None, 4], "build_input_shape " + str(c.get("build_input_shape")))
+        expect(config["build_config"] == {"input_shape": [None, 4]}, "build_config " + str(config.get("build_config")))
+        layers = c["layers"]
+        expect([l["class_name"] for l in layers] == ["InputLayer", "Dense", "Dense"], "layers")
+        check_layer(layers[0], "InputLayer", "layers[0]")
+        expect(layers[0]["config"]["batch_shape"] == [None, 4], "batch_shape")
+        check_layer(layers[1], "Dense", "layers[1]")
+        check_layer(layers[2], "Dense", "layers[2]")
+        expect(layers[1]["config"]["units"] == 8 and layers[1]["config"]["activation"] == "relu", "dense config")
+        expect(layers[2]["config"]["activation"] == "sigmoid", "dense_1 activation")
+        cc = config["compile_config"]
+        expect(sorted(cc) == sorted(["optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+                                     "steps_per_execution", "jit_compile"]), "compile_config keys " + str(sorted(cc)))
+        check_serialized(cc["optimizer"], "keras.optimizers", "Adam", None, "optimizer")
+        oc = cc["optimizer"]["config"]
+        for key in ("name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
+                    "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
+                    "beta_1", "beta_2", "epsilon", "amsgrad"):
+            expect(key in oc, "optimizer config lacks " + key)
+        expect(abs(oc["learning_rate"] - 0.001) < 1e-9, "learning_rate")
+        expect(cc["loss"] == "binary_crossentropy" and cc["metrics"] == ["accuracy"], "loss/metrics")
+        check_h5(weights, {"vars": 0, "layers/dense/vars": 2, "layers/dense_1/vars": 2, "optimizer/vars": 10})
+    else:
+        check_serialized(config, "keras.src.models.functional", "Functional", "Functional", "model")
+        c = config["config"]
+        expect(sorted(c) == ["input_layers", "layers", "name", "output_layers", "trainable"], "config keys " + str(sorted(c)))
+        by_name = {l["name"]: l for l in c["layers"]}
+        expect([l["class_name"] for l in c["layers"]] == ["InputLayer", "InputLayer", "Dense", "Add", "Dense", "Dense"],
+               "layer classes " + str([l["class_name"] for l in c["layers"]]))
+        for l in c["layers"]:
+            check_layer(l, l["class_name"], "layer " + l["name"])
+            expect(l["config"]["name"] == l["name"], "name")
+        expect(c["input_layers"] == [["in_a", 0, 0], ["in_b", 0, 0]], "input_layers " + str(c["input_layers"]))
+        expect(c["output_layers"] == [["out1", 0, 0], ["out2", 0, 0]], "output_layers " + str(c["output_layers"]))
+        shared = by_name["shared"]["inbound_nodes"]
+        expect(len(shared) == 2, "shared layer nodes")
+        hist = [n["args"][0]["config"]["keras_history"] for n in shared]
+        expect(sorted(map(tuple, hist)) == [("in_a", 0, 0), ("in_b", 0, 0)], "shared inputs " + str(hist))
+        for n in shared:
+            expect(n["kwargs"] == {}, "kwargs")
+            t = n["args"][0]
+            expect(t["class_name"] == "__keras_tensor__" and t["config"]["shape"] == [None, 3] and
+                   t["config"]["dtype"] == "float32", "keras tensor " + json.dumps(t))
+        add_args = by_name["add"]["inbound_nodes"][0]["args"]
+        expect(len(add_args) == 1 and isinstance(add_args[0], list) and
+               sorted(a["config"]["keras_history"][1] for a in add_args[0]) == [0, 1],
+               "Add reads both calls of the shared layer: " + json.dumps(add_args))
+        # out2 reads the shared layer's call on in_b, whichever node index that is.
+        b_index = [i for i, h in enumerate(hist) if h[0] == "in_b"][0]
+        expect(by_name["out2"]["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["shared", b_index, 0],
+               "out2's input")
+        expect(by_name["in_a"]["inbound_nodes"] == [], "input nodes")
+        check_h5(weights, {"vars": 0, "layers/input_layer/vars": 0, "layers/input_layer_1/vars": 0,
+                           "layers/dense/vars": 2, "layers/add/vars": 0, "layers/dense_1/vars": 2,
+                           "layers/dense_2/vars": 2, "optimizer/vars": 14})
+
+
+# -------------------------------------------------------------------------------------------- bad
+
+def bad(kind, path):
+    weights = h5_bytes({"": ("sequential", []), "layers/dense": ("dense", [np.zeros((4, 8), np.float32),
+                                                                            np.zeros((8,), np.float32)]),
+                        "layers/dense_1": ("dense_1", [np.zeros((8, 1), np.float32), np.zeros((1,), np.float32)])})
+    layers = [dense("dense", 8, "relu", [None, 4]), dense("dense_1", 1, "sigmoid", [None, 8])]
+    if kind == "no_config":
+        write_archive(path, {}, weights, order=("metadata.json", "model.weights.h5"))
+    elif kind == "bad_json":
+        write_archive(path, '{"module": "keras", "class_name": "Sequential", "config": {"name": ]}', weights)
+    elif kind == "unknown_class":
+        layers[1] = dict(obj("my_package", "FancyDense", {"name": "fancy", "units": 1}, "my_package>FancyDense"))
+        write_archive(path, seq_config(layers), weights)
+    elif kind == "regularizer":
+        layers[0]["config"]["kernel_regularizer"] = obj("keras.regularizers", "L2", {"l2": 0.01})
+        write_archive(path, seq_config(layers), weights)
+    elif kind == "activation":
+        layers[0]["config"]["activation"] = "my_swishy"
+        write_archive(path, seq_config(layers), weights)
+    elif kind == "dtype":
+        layers[0]["config"]["dtype"] = obj("keras", "DTypePolicy", {"name": "mixed_float16"})
+        write_archive(path, seq_config(layers), weights)
+    elif kind == "unknown_key":
+        layers[0]["config"]["lora_rank"] = 4
+        write_archive(path, seq_config(layers), weights)
+    elif kind == "lambda":
+        lam = obj("keras.layers", "Lambda", {
+            "name": "lambda", "trainable": True, "dtype": policy(),
+            "function": {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA", "defaults": None,
+                                                               "closure": None}},
+            "arguments": {}})
+        write_archive(path, seq_config([layers[0], lam, layers[1]]), weights)
+    elif kind == "truncated":
+        write_archive(path, seq_config(layers), weights)
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(data[: len(data) // 2])
+    else:
+        fail("unknown kind " + kind)
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "write":
+        {"seq": write_seq, "func": write_func}[sys.argv[2]](sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "check":
+        check(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "bad":
+        bad(sys.argv[2], sys.argv[3])
+    else:
+        fail("usage: see the docstring")
+
+
+if __name__ == "__main__":
+    main()
