@@ -31,6 +31,7 @@
 #include "keel/distribute/communicator.h"
 #include "keel/distribute/strategies.h"
 #include "keel/initializers/initializers.h"
+#include "keel/io/callbacks.h"
 #include "keel/io/model_file.h"
 #include "keel/io/weights.h"
 #include "keel/layers/activation_layers.h"

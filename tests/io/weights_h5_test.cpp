@@ -20,6 +20,7 @@
 #include "io/hdf5.h"
 #include "keel/core/naming.h"
 #include "keel/keel.h"
+#include "temp_dir.h"
 #include "test_util.h"
 
 namespace keel {
@@ -29,31 +30,6 @@ namespace fs = std::filesystem;
 
 const std::string kPython = "/usr/bin/python3";  // Debian's, with python3-h5py and python3-numpy
 const std::string kScript = std::string(KEEL_TEST_DATA_DIR) + "/io/keras_weights.py";
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "keel_io_test_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
