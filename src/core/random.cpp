@@ -81,6 +81,17 @@ void set_seed(uint64_t seed) {
   g_offset = 0;
 }
 
+GeneratorState get_state() {
+  std::lock_guard lock(g_mu);
+  return {g_seed, g_offset};
+}
+
+void set_state(const GeneratorState& state) {
+  std::lock_guard lock(g_mu);
+  g_seed = state.seed;
+  g_offset = state.offset;
+}
+
 thread_local uint64_t tls_stream_draws = 0;
 
 uint64_t stream_draws_on_this_thread() { return tls_stream_draws; }

@@ -393,10 +393,16 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
 
   stop_training = false;
   initial_epoch_override.reset();
+  resumed_history.reset();
   replicas_synced_ = false;
   sync_epoch_order(train);
   Logs logs;
   callbacks.on_train_begin(logs);
+  if (resumed_history) {  // after History::on_train_begin, which starts an empty one
+    history->history = resumed_history->history;
+    history->epoch = resumed_history->epoch;
+    resumed_history.reset();
+  }
   const int first_epoch = initial_epoch_override.value_or(options.initial_epoch);
   Logs epoch_logs;
   int64_t total_steps_seen = 0;

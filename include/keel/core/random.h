@@ -24,6 +24,18 @@ StreamPosition next_stream(uint64_t count);
 /// random numbers only where it knows how to redraw them; see ops/kernel_plan.h).
 uint64_t stream_draws_on_this_thread();
 
+/// The whole state of the global generator: its key (the seed) and how many counters it has handed out.
+/// Saving it and setting it back later makes every following unseeded draw (initializers, dropout masks,
+/// fit's shuffle order) repeat exactly; BackupAndRestore (keel/io/callbacks.h) resumes training with it.
+struct GeneratorState {
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+  bool operator==(const GeneratorState&) const = default;
+};
+GeneratorState get_state();
+/// Restores a state get_state returned (set_seed(s) is set_state({s, 0})).
+void set_state(const GeneratorState& state);
+
 /// Uniform in [minval, maxval). `seed` given: a fresh stream keyed by it (stateless, like Keras seeds).
 Tensor uniform(const Shape& shape, double minval = 0.0, double maxval = 1.0, DType dtype = DType::f32,
                std::optional<uint64_t> seed = std::nullopt);

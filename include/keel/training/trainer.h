@@ -161,8 +161,13 @@ class Trainer {
   std::vector<std::shared_ptr<Metric>> metrics() const;
   /// +1/-1 for a metric (or "val_" metric) by name, 0 when unknown; "loss" is -1.
   int metric_direction(const std::string& name) const;
-  /// fit's starting epoch may be moved by callbacks (BackupAndRestore).
+  /// fit's starting epoch may be moved by callbacks (BackupAndRestore; Keras's `model._initial_epoch`):
+  /// fit clears it before on_train_begin and, when a callback set it there, starts from it instead of
+  /// FitOptions::initial_epoch.
   std::optional<int> initial_epoch_override;
+  /// The History a resumed fit continues (set by BackupAndRestore in on_train_begin, cleared by fit before
+  /// it): the History fit returns starts with its epochs and values, then the epochs run now.
+  std::optional<History> resumed_history;
 
   /// How the train steps (fit, train_on_batch), test steps (evaluate, fit's validation) and predict steps
   /// ran so far (Note [Compiled train step] in the sources): replayed from a recorded kernel plan, or run
