@@ -69,6 +69,8 @@ Metadata parse_metadata(const std::string& path) {
   } catch (const json::parse_error& e) {
     throw ValueError("BackupAndRestore: malformed JSON in '" + path + "' at byte " + std::to_string(e.byte) + ": " +
                      e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    throw ValueError("BackupAndRestore: malformed JSON in '" + path + "': " + e.what());
   }
   auto bad = [&](const std::string& what) {
     return ValueError("BackupAndRestore: unexpected content in '" + path + "': " + what);

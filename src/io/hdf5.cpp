@@ -246,7 +246,45 @@ DatasetInfo Dataset::info() const {
   return info;
 }
 
+// HDF5 1.10 trusts a file's layout message: a contiguous dataset whose address or size points past the end
+// of the file, or whose size disagrees with its shape and type, makes H5Dread copy out of bounds (seen with
+// tools/fuzz/run). So before reading, the storage must be contiguous or compact (Keras and h5py write
+// these; chunked storage has per-chunk addresses this check cannot bound), hold exactly shape × type size
+// bytes, and lie inside the file.
+void Dataset::check_storage() const {
+  auto invalid = [&](const std::string& what) {
+    throw ValueError("Invalid weights file: dataset '" + path_ + "' in '" + file_->display_path + "' " + what);
+  };
+  PropertyId dcpl(H5Dget_create_plist(id_.get()));
+  if (!dcpl) fail(*file_, "cannot read the storage layout of dataset", path_);
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT)
+    invalid("uses chunked or virtual storage, which Keel does not read (Keras writes contiguous datasets)");
+  TypeId type(H5Dget_type(id_.get()));
+  SpaceId space(H5Dget_space(id_.get()));
+  if (!type || !space) fail(*file_, "cannot read the type and shape of dataset", path_);
+  const size_t type_size = H5Tget_size(type.get());
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  if (type_size == 0 || count < 0) fail(*file_, "cannot read the type and shape of dataset", path_);
+  const uint64_t n = static_cast<uint64_t>(count);
+  if (n != 0 && type_size > std::numeric_limits<uint64_t>::max() / n) invalid("is too large to address");
+  const uint64_t expected = n * type_size;
+  const hsize_t stored = H5Dget_storage_size(id_.get());
+  if (stored != expected)
+    invalid("stores " + std::to_string(stored) + " bytes where its shape and type need " + std::to_string(expected));
+  if (layout == H5D_CONTIGUOUS && expected != 0) {
+    const haddr_t offset = H5Dget_offset(id_.get());
+    FileId file(H5Iget_file_id(id_.get()));
+    hsize_t file_size = 0;
+    if (!file || H5Fget_filesize(file.get(), &file_size) < 0) fail(*file_, "cannot read the size of the file of dataset", path_);
+    if (offset == HADDR_UNDEF || offset > file_size || expected > file_size - offset)
+      invalid("has its values at bytes " + std::to_string(offset) + "+" + std::to_string(expected) +
+              ", past the end of the file (" + std::to_string(file_size) + " bytes)");
+  }
+}
+
 void Dataset::read(DType stored, void* out) const {
+  check_storage();
   TypeId mem = memory_type(stored);
   if (!mem) fail(*file_, "cannot describe the memory type for dataset", path_);
   if (H5Dread(id_.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)

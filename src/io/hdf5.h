@@ -122,6 +122,10 @@ class Dataset {
   void read(DType stored, void* out) const;
 
  private:
+  /// ValueError unless the values are stored contiguously (or compactly), in exactly the bytes the shape
+  /// and type need, inside the file: HDF5 1.10 does not check this itself.
+  void check_storage() const;
+
   DatasetId id_;
   std::shared_ptr<const FileContext> file_;
   std::string path_;

@@ -188,6 +188,8 @@ json parse_json(const std::string& text, const std::string& where) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     throw ValueError("Malformed JSON in " + where + " at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    throw ValueError("Malformed JSON in " + where + ": " + e.what());
   }
 }
 

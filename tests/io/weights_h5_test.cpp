@@ -555,6 +555,22 @@ TEST_F(WeightsMalformed, WrongDtypeAndLayoutNameTheFileAndTheObject) {
 
 // --- atomic replacement ---
 
+// tests/io/bad_files/dataset_without_storage.weights.h5 is an input tools/fuzz/run found: a mutated layout
+// message leaves /optimizer/vars/3 with no stored bytes, and HDF5 1.10's H5Dread then copied out of bounds
+// (a segmentation fault). The model is fuzz_readers' seed model, whose variables the file matches.
+TEST(WeightsFuzzFindings, DatasetWhoseStorageDisagreesWithItsShapeIsAValueError) {
+  naming::reset_names();
+  auto x = layers::Input({6, 4});
+  auto a = layers::Flatten()(layers::BatchNormalization()(layers::Dense(3, "relu")(x)));
+  auto b = layers::LSTM(3)(x);
+  Model m(x, layers::Dense(1, "sigmoid")(layers::Concatenate()({a, b})));
+  m.compile({.optimizer = "adam", .loss = "binary_crossentropy"});
+  m.train_on_batch(random::normal({4, 6, 4}), ones({4, 1}));
+  testing::expect_error<ValueError>(
+      [&] { m.load_weights(std::string(KEEL_TEST_DATA_DIR) + "/io/bad_files/dataset_without_storage.weights.h5"); },
+      "dataset '/optimizer/vars/3'", "stores 0 bytes where its shape and type need 48");
+}
+
 TEST(AtomicWrite, AFailingWriterLeavesTheOldFileAndNoTemporary) {
   TempDir dir;
   const std::string target = dir.file("t.weights.h5");

@@ -7,6 +7,7 @@
 //         config   config.json text inside a well-formed .keras archive (reaches the JSON and config code)
 //         weights  load_weights on .weights.h5 files (HDF5)
 //         npy      data::read_npy on .npy files
+// `fuzz_readers KIND replay FILE` reads one kept input (to debug a finding).
 // Prints one line of counts at the end: iterations, loaded, keel errors by kind, findings.
 #include <zip.h>
 
@@ -101,12 +102,13 @@ class Mutator {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: fuzz_readers keras|config|weights|npy ITERATIONS [SEED] (scratch dir: $FUZZ_DIR or .)\n");
+    std::fprintf(stderr, "usage: fuzz_readers keras|config|weights|npy ITERATIONS [SEED] | KIND replay FILE"
+                         " (scratch dir: $FUZZ_DIR or .)\n");
     return 2;
   }
   const std::string kind = argv[1];
   const long iterations = std::atol(argv[2]);
-  const uint64_t seed = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1;
+  const uint64_t seed = argc > 3 && std::string(argv[2]) != "replay" ? std::strtoull(argv[3], nullptr, 10) : 1;
   const std::string scratch = std::getenv("FUZZ_DIR") ? std::getenv("FUZZ_DIR") : ".";
   fs::create_directories(scratch);
 
@@ -137,23 +139,23 @@ int main(int argc, char** argv) {
   std::map<std::string, long> outcomes;
   long findings = 0;
   const std::string current = scratch + "/current" + ext;
-  for (long i = 0; i < iterations; ++i) {
-    std::string input = mutator.mutate(seed_bytes);
-    if (kind == "config") input = archive_with_config(keras_bytes, input, scratch);
+  const bool replay = argc > 3 && std::string(argv[2]) == "replay";  // fuzz_readers KIND replay FILE: one input
+  for (long i = 0; i < (replay ? 1 : iterations); ++i) {
+    std::string input = replay ? read_file(argv[3]) : mutator.mutate(seed_bytes);
+    if (kind == "config" && !replay) input = archive_with_config(keras_bytes, input, scratch);
     write_file(current, input);
     try {
       if (kind == "keras" || kind == "config") saving::load_model(current);
       else if (kind == "weights") model.load_weights(current);
       else data::read_npy(current);
       ++outcomes["loaded"];
-    } catch (const UnimplementedError&) {
-      ++outcomes["UnimplementedError"];
-    } catch (const NotFoundError&) {
-      ++outcomes["NotFoundError"];
-    } catch (const ValueError&) {
-      ++outcomes["ValueError"];
-    } catch (const Error&) {
-      ++outcomes["other keel::Error"];
+    } catch (const Error& e) {
+      const char* what = dynamic_cast<const UnimplementedError*>(&e) ? "UnimplementedError"
+                         : dynamic_cast<const NotFoundError*>(&e)    ? "NotFoundError"
+                         : dynamic_cast<const ValueError*>(&e)       ? "ValueError"
+                                                                     : "other keel::Error";
+      ++outcomes[what];
+      if (replay) std::printf("%s: %s\n", what, e.what());
     } catch (const std::exception& e) {
       ++findings;
       fs::copy_file(current, scratch + "/finding-" + std::to_string(i) + ext, fs::copy_options::overwrite_existing);
