@@ -15,7 +15,7 @@
 
 #include "keel/core/naming.h"
 #include "keel/keel.h"
-#include "temp_dir.h"
+#include "io_test_util.h"
 #include "test_util.h"
 
 namespace keel {

@@ -14,6 +14,7 @@
 
 #include "keel/core/naming.h"
 #include "keel/keel.h"
+#include "io_test_util.h"
 #include "test_util.h"
 
 namespace keel {
@@ -22,42 +23,19 @@ namespace {
 namespace fs = std::filesystem;
 using keel::testing::expect_error;
 
-const std::string kPython = "/usr/bin/python3";  // Debian's, with python3-h5py and python3-numpy
-const std::string kScript = std::string(KEEL_TEST_DATA_DIR) + "/io/keras_archive.py";
 
-class ArchiveDir {
- public:
-  ArchiveDir() {
-    std::string tmpl = (fs::temp_directory_path() / "keel_archive_test_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~ArchiveDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
 
- private:
-  fs::path path_;
-};
-
-int python(const std::string& args) {
-  const std::string cmd = kPython + " '" + kScript + "' " + args;
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+int python(const std::string& args) { return run_python("keras_archive.py", args); }
 
 class KerasArchive : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(std::system((kPython + " -c 'import h5py, numpy, zipfile' 2>/dev/null").c_str()), 0)
+    ASSERT_TRUE(python_has_h5py_and_numpy())
         << kPython << " cannot import h5py and numpy: install python3-h5py python3-numpy (scripts/install-deps)";
     naming::reset_names();
   }
   Tensor npy(const std::string& name) const { return data::read_npy(dir.file(name)); }
-  ArchiveDir dir;
+  TempDir dir;
 };
 
 std::vector<double> doubles(const Tensor& t) { return t.astype(DType::f64).to_vector<double>(); }

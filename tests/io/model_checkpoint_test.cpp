@@ -10,7 +10,7 @@
 #include "io/python_format.h"
 #include "keel/core/naming.h"
 #include "keel/keel.h"
-#include "temp_dir.h"
+#include "io_test_util.h"
 #include "test_util.h"
 
 namespace keel {

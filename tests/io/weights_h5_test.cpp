@@ -20,7 +20,7 @@
 #include "io/hdf5.h"
 #include "keel/core/naming.h"
 #include "keel/keel.h"
-#include "temp_dir.h"
+#include "io_test_util.h"
 #include "test_util.h"
 
 namespace keel {
@@ -28,39 +28,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kPython = "/usr/bin/python3";  // Debian's, with python3-h5py and python3-numpy
-const std::string kScript = std::string(KEEL_TEST_DATA_DIR) + "/io/keras_weights.py";
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-// Runs the Python side; its exit status (0: success).
-int run_script(const std::string& args) {
-  const std::string cmd = kPython + " " + quote(kScript) + " " + args;
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 class WithPython : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(std::system((kPython + " -c 'import h5py, numpy' 2>/dev/null").c_str()), 0)
+    ASSERT_TRUE(python_has_h5py_and_numpy())
         << kPython << " cannot import h5py and numpy: install python3-h5py python3-numpy (scripts/install-deps)";
     naming::reset_names();
   }
   TempDir dir;
 };
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 std::vector<double> as_doubles(const Tensor& t) { return t.astype(DType::f64).to_vector<double>(); }
 
@@ -144,7 +121,7 @@ class KerasFile : public WithPython {
  protected:
   // Writes the case's file with the script, loads it, and checks predict() against NumPy.
   void load_and_predict(const std::string& name, const Model& model, double tol = 1e-5) {
-    ASSERT_EQ(run_script("write " + name + " " + quote(dir.path().string())), 0);
+    ASSERT_EQ(run_python("keras_weights.py", "write " + name + " " + quote(dir.path().string())), 0);
     model.load_weights(dir.file(name + ".weights.h5"));
     const Tensor x = data::read_npy(dir.file(name + "_x.npy"));
     const Tensor want = data::read_npy(dir.file(name + "_y.npy"));
@@ -194,7 +171,7 @@ TEST_F(KerasFile, AdamSlotsLoadAndTheNextStepMatchesNumPy) {
 
 TEST_F(KerasFile, UnbuiltOptimizerIsSkippedWithKerasWarning) {
   Model m = adam_model();  // compiled, optimizer not built: iteration and learning_rate only
-  ASSERT_EQ(run_script("write adam " + quote(dir.path().string())), 0);
+  ASSERT_EQ(run_python("keras_weights.py", "write adam " + quote(dir.path().string())), 0);
   ::testing::internal::CaptureStderr();
   m.load_weights(dir.file("adam.weights.h5"));
   const std::string err = ::testing::internal::GetCapturedStderr();
@@ -216,7 +193,7 @@ class KeelFile : public WithPython {
     const std::string file = dir.file(name + ".weights.h5");
     model.save_weights(file);
     dump_json(model, dir.file(name + ".json"));
-    EXPECT_EQ(run_script("check " + name + " " + quote(file) + " " + quote(dir.file(name + ".json"))), 0);
+    EXPECT_EQ(run_python("keras_weights.py", "check " + name + " " + quote(file) + " " + quote(dir.file(name + ".json"))), 0);
     EXPECT_EQ(dir.entries(), (std::vector<std::string>{name + ".json", name + ".weights.h5"}))
         << "temporary files left behind";
   }
@@ -277,7 +254,7 @@ TEST_F(KeelFile, DatasetsOfEveryDtypeAsH5pyStoresThem) {
 }
 
 TEST_F(KeelFile, TheHdf5WrapperReadsWhatH5pyWrote) {
-  ASSERT_EQ(run_script("write conv_bn " + quote(dir.path().string())), 0);
+  ASSERT_EQ(run_python("keras_weights.py", "write conv_bn " + quote(dir.path().string())), 0);
   saving::h5::Hdf5Session session;
   saving::h5::File file = saving::h5::File::open_read(dir.file("conv_bn.weights.h5"));
   const saving::h5::Group root = file.root();
@@ -541,7 +518,7 @@ TEST_F(WeightsMalformed, WrongDtypeAndLayoutNameTheFileAndTheObject) {
     naming::reset_names();
     Sequential m({layers::Input({4}), layers::Dense(2)});
     const std::string file = dir.file(c.kind + ".weights.h5");
-    ASSERT_EQ(run_script("bad " + c.kind + " " + quote(file)), 0);
+    ASSERT_EQ(run_python("keras_weights.py", "bad " + c.kind + " " + quote(file)), 0);
     std::vector<std::string> parts = c.parts;
     parts.push_back(file);
     try {
