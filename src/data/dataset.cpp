@@ -101,6 +101,7 @@ class MapStage : public DatasetStage {
   }
 
  private:
+  void collect_pass_counters(PassCounters& out) const override { input_->collect_pass_counters(out); }
   StagePtr input_;
   std::function<Element(const Element&)> fn_;
 };
@@ -134,6 +135,7 @@ class TakeStage : public DatasetStage {
   }
 
  private:
+  void collect_pass_counters(PassCounters& out) const override { input_->collect_pass_counters(out); }
   StagePtr input_;
   int64_t count_;
 };
@@ -179,6 +181,7 @@ class RepeatStage : public DatasetStage {
   }
 
  private:
+  void collect_pass_counters(PassCounters& out) const override { input_->collect_pass_counters(out); }
   StagePtr input_;
   int64_t count_;
 };
@@ -252,5 +255,21 @@ Dataset Dataset::repeat(int64_t count) const { return Dataset(std::make_shared<d
 std::unique_ptr<ElementIterator> Dataset::iterator() const { return std::make_unique<detail::OwningIterator>(stage_); }
 
 int64_t Dataset::cardinality() const { return stage_->cardinality(); }
+
+std::vector<uint64_t> Dataset::shuffle_passes() const {
+  detail::DatasetStage::PassCounters counters;
+  stage_->collect_pass_counters(counters);
+  std::vector<uint64_t> passes;
+  for (const auto* c : counters) passes.push_back(c->load());
+  return passes;
+}
+
+void Dataset::set_shuffle_passes(const std::vector<uint64_t>& passes) const {
+  detail::DatasetStage::PassCounters counters;
+  stage_->collect_pass_counters(counters);
+  KEEL_CHECK(passes.size() == counters.size(), ValueError, "Dataset::set_shuffle_passes: ", passes.size(),
+             " pass counts given, but the dataset has ", counters.size(), " shuffle stages");
+  for (size_t i = 0; i < passes.size(); ++i) counters[i]->store(passes[i]);
+}
 
 }  // namespace keel::data

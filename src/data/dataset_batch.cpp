@@ -39,6 +39,7 @@ class BatchStage : public DatasetStage {
   }
 
  private:
+  void collect_pass_counters(PassCounters& out) const override { input_->collect_pass_counters(out); }
   StagePtr input_;
   int64_t batch_size_;
   bool drop_remainder_;

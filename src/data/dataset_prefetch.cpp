@@ -92,6 +92,7 @@ class PrefetchStage : public DatasetStage {
   }
 
  private:
+  void collect_pass_counters(PassCounters& out) const override { input_->collect_pass_counters(out); }
   StagePtr input_;
   int64_t buffer_size_;
 };

@@ -59,6 +59,10 @@ class ShuffleStage : public DatasetStage {
     bool input_done_ = false;
   };
 
+  void collect_pass_counters(PassCounters& out) const override {
+    input_->collect_pass_counters(out);
+    out.push_back(&epochs_);
+  }
   StagePtr input_;
   int64_t buffer_size_;
   uint64_t key_;

@@ -1,8 +1,10 @@
 // The stages behind keel::data::Dataset. Each stage is immutable and shared by every Dataset built on
 // it; make_iterator() gives an independent pass. Factories validate their arguments.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "keel/data/dataset.h"
 
@@ -13,6 +15,10 @@ class DatasetStage {
   virtual ~DatasetStage() = default;
   virtual std::unique_ptr<ElementIterator> make_iterator() const = 0;
   virtual int64_t cardinality() const = 0;
+  /// The pass counters (iterators made so far) of the shuffle stages this stage reads from, itself last:
+  /// Dataset::shuffle_passes reads and sets them. Each stage with an input forwards to it.
+  using PassCounters = std::vector<std::atomic<uint64_t>*>;
+  virtual void collect_pass_counters(PassCounters& /*out*/) const {}
 };
 
 using StagePtr = std::shared_ptr<const DatasetStage>;

@@ -1,10 +1,18 @@
 #include "io/hdf5.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "keel/core/error.h"
@@ -12,6 +20,10 @@
 namespace keel::saving::h5 {
 
 namespace {
+
+// The largest attribute read (what a damaged header claims is refused, not allocated): Keras's attributes
+// are at most a few MiB of JSON.
+constexpr size_t kAttributeBytes = size_t{1} << 26;
 
 std::recursive_mutex& hdf5_mutex() {
   static std::recursive_mutex m;
@@ -150,6 +162,7 @@ std::optional<std::string> read_string_attribute(hid_t attr, bool& ok) {
     if (text != nullptr) H5free_memory(text);
     return out;
   }
+  if (H5Tget_size(type.get()) > kAttributeBytes) return std::nullopt;  // a damaged size, not a string to read
   std::vector<char> buf(H5Tget_size(type.get()) + 1, '\0');
   if (H5Aread(attr, type.get(), buf.data()) < 0) return std::nullopt;
   ok = true;
@@ -392,6 +405,89 @@ std::optional<std::string> Group::string_attribute(const std::string& name) cons
   return text;
 }
 
+bool Group::has_attribute(const std::string& name) const {
+  const htri_t exists = H5Aexists(id_.get(), name.c_str());
+  if (exists < 0) fail(*file_, "cannot look up attribute '" + name + "' of", path_);
+  return exists > 0;
+}
+
+void Group::write_bytes_attribute(const std::string& name, const std::string& value) const {
+  TypeId type(H5Tcopy(H5T_C_S1));
+  SpaceId space(H5Screate(H5S_SCALAR));
+  if (!type || !space || H5Tset_size(type.get(), std::max<size_t>(1, value.size())) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0)
+    fail(*file_, "cannot describe attribute '" + name + "' of", path_);
+  AttributeId attr(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr) fail(*file_, "cannot create attribute '" + name + "' of", path_);
+  std::string padded = value;
+  padded.resize(std::max<size_t>(1, value.size()), '\0');
+  if (H5Awrite(attr.get(), type.get(), padded.data()) < 0) fail(*file_, "cannot write attribute '" + name + "' of", path_);
+}
+
+void Group::write_bytes_list_attribute(const std::string& name, const std::vector<std::string>& values) const {
+  const hsize_t count = values.size();
+  SpaceId space(H5Screate_simple(1, &count, nullptr));
+  if (!space) fail(*file_, "cannot describe attribute '" + name + "' of", path_);
+  if (values.empty()) {
+    AttributeId attr(H5Acreate2(id_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+    if (!attr) fail(*file_, "cannot create attribute '" + name + "' of", path_);
+    return;
+  }
+  size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size());
+  TypeId type(H5Tcopy(H5T_C_S1));
+  if (!type || H5Tset_size(type.get(), width) < 0 || H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0)
+    fail(*file_, "cannot describe attribute '" + name + "' of", path_);
+  std::string packed(width * values.size(), '\0');
+  for (size_t i = 0; i < values.size(); ++i) packed.replace(i * width, values[i].size(), values[i]);
+  AttributeId attr(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr) fail(*file_, "cannot create attribute '" + name + "' of", path_);
+  if (H5Awrite(attr.get(), type.get(), packed.data()) < 0) fail(*file_, "cannot write attribute '" + name + "' of", path_);
+}
+
+std::optional<std::vector<std::string>> Group::string_list_attribute(const std::string& name) const {
+  if (!has_attribute(name)) return std::nullopt;
+  AttributeId attr(H5Aopen(id_.get(), name.c_str(), H5P_DEFAULT));
+  TypeId type(attr ? H5Aget_type(attr.get()) : H5I_INVALID_HID);
+  SpaceId space(attr ? H5Aget_space(attr.get()) : H5I_INVALID_HID);
+  if (!attr || !type || !space) fail(*file_, "cannot open attribute '" + name + "' of", path_);
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (points < 0 || rank < 0) fail(*file_, "cannot read the shape of attribute '" + name + "' of", path_);
+  auto invalid = [&](const std::string& what) -> std::vector<std::string> {
+    throw ValueError("Invalid attribute '" + name + "' of '" + path_ + "' in '" + file_->display_path + "': " + what);
+  };
+  if (points == 0) return std::vector<std::string>{};  // h5py's empty list: an empty (float64) array
+  if (rank > 1) return invalid("expected a list of strings, got an array of rank " + std::to_string(rank));
+  if (H5Tget_class(type.get()) != H5T_STRING)
+    return invalid("expected a list of strings, got " + describe_type(type.get()) + " values");
+  const auto count = static_cast<size_t>(points);
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    TypeId mem(H5Tcopy(H5T_C_S1));
+    if (!mem || H5Tset_size(mem.get(), H5T_VARIABLE) < 0 || H5Tset_cset(mem.get(), H5Tget_cset(type.get())) < 0)
+      fail(*file_, "cannot describe attribute '" + name + "' of", path_);
+    std::vector<char*> texts(count, nullptr);
+    if (H5Aread(attr.get(), mem.get(), texts.data()) < 0) fail(*file_, "cannot read attribute '" + name + "' of", path_);
+    for (char* t : texts) {
+      out.emplace_back(t != nullptr ? t : "");
+      if (t != nullptr) H5free_memory(t);
+    }
+    return out;
+  }
+  const size_t width = H5Tget_size(type.get());
+  // An attribute lives in an object header (at most 64 KiB) or dense storage; refuse sizes no writer makes
+  // rather than allocate what a damaged header claims.
+  if (width == 0 || count > kAttributeBytes / width) return invalid("its size is not plausible");
+  std::vector<char> buffer(width * count, '\0');
+  if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) fail(*file_, "cannot read attribute '" + name + "' of", path_);
+  for (size_t i = 0; i < count; ++i) {
+    const char* begin = buffer.data() + i * width;
+    out.emplace_back(begin, strnlen(begin, width));
+  }
+  return out;
+}
+
 void Group::write_dataset(const std::string& name, DType dtype, const Shape& shape, const void* data) const {
   TypeId ftype = file_type(dtype);
   TypeId mtype = memory_type(dtype);
@@ -400,7 +496,11 @@ void Group::write_dataset(const std::string& name, DType dtype, const Shape& sha
   SpaceId space(shape.empty() ? H5Screate(H5S_SCALAR)
                               : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   if (!space) fail(*file_, "cannot describe the shape of dataset", child_path(name));
-  DatasetId d(H5Dcreate2(id_.get(), name.c_str(), ftype.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  // Legacy Keras names datasets by variable path ("sequential/dense/kernel"): intermediate groups are made.
+  PropertyId lcpl(H5Pcreate(H5P_LINK_CREATE));
+  if (!lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
+    fail(*file_, "cannot set up the creation of dataset", child_path(name));
+  DatasetId d(H5Dcreate2(id_.get(), name.c_str(), ftype.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!d) fail(*file_, "cannot create dataset", child_path(name));
   if (shape_numel(shape) > 0 && H5Dwrite(d.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     fail(*file_, "cannot write dataset", child_path(name));
@@ -420,18 +520,233 @@ void Group::write_dataset(const std::string& name, DType dtype, const Shape& sha
 
 // --- File ---
 
-File::File(FileId id, std::shared_ptr<const FileContext> context) : id_(std::move(id)), context_(std::move(context)) {}
+File::File(FileId id, std::shared_ptr<const FileContext> context, std::unique_ptr<ClosedImage> closed)
+    : closed_(std::move(closed)), id_(std::move(id)), context_(std::move(context)) {}
 
-File File::create_in_memory(const std::string& display_path) {
+namespace {
+
+// File image callbacks for the core driver that remember each block's size and keep the bytes of the
+// block HDF5 frees when it closes the file: the finished file.
+using ClosedImage = File::ClosedImage;
+void forget_block(ClosedImage* c, void* p) {
+  c->blocks.erase(std::remove_if(c->blocks.begin(), c->blocks.end(), [p](const auto& b) { return b.first == p; }),
+                  c->blocks.end());
+}
+void* image_malloc(size_t size, H5FD_file_image_op_t, void* udata) {
+  void* p = std::malloc(size);
+  if (p != nullptr) static_cast<ClosedImage*>(udata)->blocks.emplace_back(p, size);
+  return p;
+}
+void* image_memcpy(void* dest, const void* src, size_t size, H5FD_file_image_op_t, void*) {
+  return std::memcpy(dest, src, size);
+}
+void* image_realloc(void* ptr, size_t size, H5FD_file_image_op_t, void* udata) {
+  auto* c = static_cast<ClosedImage*>(udata);
+  auto block = std::find_if(c->blocks.begin(), c->blocks.end(), [ptr](const auto& b) { return b.first == ptr; });
+  void* p = std::realloc(ptr, size);
+  if (p == nullptr) return p;
+  if (block != c->blocks.end()) *block = {p, size};
+  else c->blocks.emplace_back(p, size);
+  return p;
+}
+herr_t image_free(void* ptr, H5FD_file_image_op_t op, void* udata) {
+  auto* c = static_cast<ClosedImage*>(udata);
+  if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && ptr != nullptr)
+    for (const auto& [p, size] : c->blocks)
+      if (p == ptr) c->bytes.assign(static_cast<const char*>(p), size);
+  forget_block(c, ptr);
+  std::free(ptr);
+  return 0;
+}
+void* udata_copy(void* udata) { return udata; }
+herr_t udata_free(void*) { return 0; }
+
+}  // namespace
+
+File File::create_in_memory(const std::string& display_path) { return create(display_path, false); }
+
+File File::create_in_memory_large_attributes(const std::string& display_path) { return create(display_path, true); }
+
+File File::create(const std::string& display_path, bool large_attributes) {
   auto context = std::make_shared<FileContext>(FileContext{display_path, true});
   PropertyId fapl(H5Pcreate(H5P_FILE_ACCESS));
-  // Grow the image 1 MiB at a time; no backing store: the bytes stay in memory until close_to_image().
-  if (!fapl || H5Pset_fapl_core(fapl.get(), 1 << 20, 0) < 0) fail(*context, "cannot set up an in-memory file", "");
+  // Grow the image 1 MiB at a time (64 KiB when the image is the closed file's, trailing zeros included); no
+  // backing store: the bytes stay in memory until close_to_image().
+  const size_t increment = large_attributes ? 1 << 16 : 1 << 20;
+  if (!fapl || H5Pset_fapl_core(fapl.get(), increment, 0) < 0) fail(*context, "cannot set up an in-memory file", "");
+  std::unique_ptr<ClosedImage> closed;
+  if (large_attributes) {
+    closed = std::make_unique<ClosedImage>();
+    H5FD_file_image_callbacks_t callbacks = {image_malloc, image_memcpy, image_realloc, image_free,
+                                             udata_copy,   udata_free,   closed.get()};
+    if (H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
+        H5Pset_file_image_callbacks(fapl.get(), &callbacks) < 0)
+      fail(*context, "cannot set up an in-memory file", "");
+  }
   // The name only identifies the in-memory file inside HDF5; nothing is created under it.
   FileId id(H5Fcreate(display_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   if (!id) fail(*context, "cannot create the file", "");
-  return File(std::move(id), std::move(context));
+  return File(std::move(id), std::move(context), std::move(closed));
 }
+
+// Note [Containing libhdf5's crashes]
+// HDF5 1.10 trusts a file's metadata: fuzzing (tools/fuzz/run) found damaged B-trees and local heaps that
+// make it read out of bounds (SIGSEGV in H5F__accum_read via H5B_find, H5HL_protect) or allocate what a
+// damaged header claims. Such a crash cannot be caught in-process, so before a file is opened here, a child
+// process opens it and walks all of its metadata -- every group's links, every object's attributes (read),
+// every dataset's type, shape and storage -- which is everything the readers above touch. If the child
+// dies from a signal (or runs past a minute), the file is refused with a ValueError; if it finishes, the
+// file is opened in this process. Values are not read by the child: Dataset::check_storage bounds them.
+// Damaged sizes can also make HDF5 allocate gigabytes (then the machine, not the file, fails): the child
+// may use 1 GiB more than this process, and a file whose metadata needs more (HDF5 reports a failed
+// allocation) is refused the same way.
+namespace {
+
+constexpr int kProbeDepth = 64;             // nesting of groups (links can form cycles)
+constexpr size_t kProbeObjects = 1 << 20;   // objects visited at most
+constexpr size_t kProbeBytes = size_t{1} << 28;  // attribute bytes read at most
+constexpr rlim_t kProbeMemory = rlim_t{1} << 30;  // memory the child may allocate beyond the parent's
+
+// Set in the child when HDF5 reports a failed allocation.
+bool probe_out_of_memory = false;
+
+herr_t note_resource_error(unsigned, const H5E_error2_t* err, void*) {
+  if (err->maj_num == H5E_RESOURCE) probe_out_of_memory = true;
+  return 0;
+}
+
+// The child's error handler (HDF5 calls it when an API call fails): looks for failed allocations.
+herr_t on_probe_error(hid_t stack, void*) {
+  H5Ewalk2(stack, H5E_WALK_DOWNWARD, note_resource_error, nullptr);
+  return 0;
+}
+
+// Data size of this process (VmData), in bytes; 0 when unknown.
+rlim_t data_size() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::sscanf(line, "VmData: %llu kB", &kib) == 1) break;
+  std::fclose(f);
+  return static_cast<rlim_t>(kib) * 1024;
+}
+
+struct ProbeState {
+  size_t objects = 0;
+  size_t bytes = 0;
+};
+
+herr_t probe_attribute(hid_t location, const char* name, const H5A_info_t*, void* data) {
+  auto* state = static_cast<ProbeState*>(data);
+  AttributeId attr(H5Aopen(location, name, H5P_DEFAULT));
+  if (!attr) return 0;
+  TypeId type(H5Aget_type(attr.get()));
+  SpaceId space(H5Aget_space(attr.get()));
+  if (!type || !space) return 0;
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  const size_t size = H5Tget_size(type.get());
+  if (points <= 0 || size == 0 || static_cast<size_t>(points) > (kProbeBytes - state->bytes) / size) return 0;
+  state->bytes += static_cast<size_t>(points) * size;
+  if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) {
+    TypeId mem(H5Tcopy(H5T_C_S1));
+    if (!mem || H5Tset_size(mem.get(), H5T_VARIABLE) < 0 || H5Tset_cset(mem.get(), H5Tget_cset(type.get())) < 0)
+      return 0;
+    std::vector<char*> texts(static_cast<size_t>(points), nullptr);
+    if (H5Aread(attr.get(), mem.get(), texts.data()) >= 0)
+      for (char* t : texts)
+        if (t != nullptr) H5free_memory(t);
+    return 0;
+  }
+  if (H5Tget_class(type.get()) == H5T_VLEN || H5Tget_class(type.get()) == H5T_REFERENCE) return 0;  // not ours
+  std::vector<char> buffer(static_cast<size_t>(points) * size);
+  H5Aread(attr.get(), type.get(), buffer.data());
+  return 0;
+}
+
+void probe_object(hid_t object, int depth, ProbeState& state) {
+  if (++state.objects > kProbeObjects) return;
+  hsize_t index = 0;
+  H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, probe_attribute, &state);
+  switch (H5Iget_type(object)) {
+    case H5I_DATASET: {
+      TypeId type(H5Dget_type(object));
+      SpaceId space(H5Dget_space(object));
+      if (space) H5Sget_simple_extent_npoints(space.get());
+      PropertyId dcpl(H5Dget_create_plist(object));
+      if (dcpl) H5Pget_layout(dcpl.get());
+      H5Dget_offset(object);
+      H5Dget_storage_size(object);
+      return;
+    }
+    case H5I_GROUP: {
+      if (depth >= kProbeDepth) return;
+      H5G_info_t info;
+      if (H5Gget_info(object, &info) < 0) return;
+      for (hsize_t i = 0; i < info.nlinks && state.objects <= kProbeObjects; ++i) {
+        const ssize_t n = H5Lget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+        if (n < 0) continue;
+        std::string name(static_cast<size_t>(n) + 1, '\0');
+        if (H5Lget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT) < 0)
+          continue;
+        name.resize(static_cast<size_t>(n));
+        if (H5Lexists(object, name.c_str(), H5P_DEFAULT) <= 0) continue;
+        ObjectId child(H5Oopen(object, name.c_str(), H5P_DEFAULT));
+        if (child) probe_object(child.get(), depth + 1, state);
+      }
+      return;
+    }
+    default: return;
+  }
+}
+
+// Opens the file with `open` and walks it in a child process; ValueError when the child crashes.
+void refuse_if_hdf5_crashes(const FileContext& file, const std::function<hid_t()>& open) {
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t pid = ::fork();
+  if (pid < 0) return;  // cannot contain it: read as before
+  if (pid == 0) {
+    if (const rlim_t used = data_size(); used > 0) {
+      const struct rlimit limit = {used + kProbeMemory, used + kProbeMemory};
+      ::setrlimit(RLIMIT_DATA, &limit);
+    }
+    H5Eset_auto2(H5E_DEFAULT, on_probe_error, nullptr);
+    const hid_t id = open();
+    if (probe_out_of_memory) ::_exit(3);
+    if (id < 0) ::_exit(1);  // a plain failure: the parent reports it
+    try {
+      ProbeState state;
+      GroupId root(H5Gopen2(id, "/", H5P_DEFAULT));
+      if (root) probe_object(root.get(), 0, state);
+    } catch (const std::bad_alloc&) {
+      ::_exit(3);
+    }
+    ::_exit(probe_out_of_memory ? 3 : 0);  // no HDF5 clean-up, no atexit handlers of the parent's
+  }
+  int status = 0;
+  for (int waited_ms = 0;; waited_ms += 2) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return;
+    if (waited_ms >= 60000) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      throw ValueError("Invalid weights file: '" + file.display_path +
+                       "' is damaged: reading its HDF5 metadata did not finish within a minute");
+    }
+    ::usleep(2000);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+    throw ValueError("Invalid weights file: '" + file.display_path +
+                     "' is damaged: its HDF5 metadata claims sizes that would need more than 1 GiB of memory to read");
+  if (WIFSIGNALED(status))
+    throw ValueError("Invalid weights file: '" + file.display_path +
+                     "' is damaged: its HDF5 metadata makes the HDF5 library crash (signal " +
+                     std::to_string(WTERMSIG(status)) + " in a process that checked it), so it is not read");
+}
+
+}  // namespace
 
 File File::open_read(const std::string& path) {
   auto context = std::make_shared<FileContext>(FileContext{path, false});
@@ -442,6 +757,7 @@ File File::open_read(const std::string& path) {
     throw Error("Cannot read weights file '" + path + "': " + std::strerror(err));
   }
   if (S_ISDIR(st.st_mode)) throw ValueError("Invalid weights file: '" + path + "' is a directory, not an HDF5 file");
+  refuse_if_hdf5_crashes(*context, [&] { return H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); });
   FileId id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!id) {
     const std::string reason = last_error();
@@ -462,6 +778,7 @@ File File::open_image(const std::string& image, const std::string& display_path)
   // HDF5 copies the image; the name only identifies the in-memory file inside HDF5.
   if (H5Pset_file_image(fapl.get(), const_cast<char*>(image.data()), image.size()) < 0)
     fail(*context, "cannot set up an in-memory file", "");
+  refuse_if_hdf5_crashes(*context, [&] { return H5Fopen(display_path.c_str(), H5F_ACC_RDONLY, fapl.get()); });
   FileId id(H5Fopen(display_path.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!id)
     throw ValueError("Invalid weights file: cannot open '" + display_path +
@@ -477,6 +794,12 @@ Group File::root() const {
 
 std::string File::close_to_image() {
   if (H5Fflush(id_.get(), H5F_SCOPE_LOCAL) < 0) fail(*context_, "cannot flush the file", "");
+  if (closed_) {  // the image HDF5 leaves as it closes (trailing zeros past the end of the data are harmless)
+    close();
+    KEEL_CHECK(!closed_->bytes.empty(), Error, "Cannot take the image of '", context_->display_path,
+               "': HDF5 released no file image on close");
+    return std::move(closed_->bytes);
+  }
   const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
   if (size < 0) fail(*context_, "cannot take the image of the file", "");
   std::string image(static_cast<size_t>(size), '\0');

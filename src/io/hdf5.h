@@ -150,9 +150,19 @@ class Group {
   void write_string_attribute(const std::string& name, const std::string& value) const;
   /// The attribute's text (variable- or fixed-length string); nullopt when absent or not a string.
   std::optional<std::string> string_attribute(const std::string& name) const;
+  bool has_attribute(const std::string& name) const;
+  /// A scalar fixed-length byte string, as h5py stores a Python `bytes` value (legacy Keras's JSON attributes).
+  void write_bytes_attribute(const std::string& name, const std::string& value) const;
+  /// A 1-D array of fixed-length byte strings padded with NULs, as h5py stores a list of `bytes` (NumPy
+  /// `S<n>`); an empty list is stored as h5py stores `np.asarray([])`, an empty float64 array.
+  void write_bytes_list_attribute(const std::string& name, const std::vector<std::string>& values) const;
+  /// The strings of a string attribute (scalar or 1-D, fixed- or variable-length); an empty array of any
+  /// type reads as an empty list. nullopt when absent; ValueError naming the attribute for another type.
+  std::optional<std::vector<std::string>> string_list_attribute(const std::string& name) const;
 
   /// A contiguous dataset of `shape` (scalar for {}) holding `data` (numel(shape) elements of `dtype`),
   /// stored as h5py stores the matching NumPy dtype (bfloat16: 2-byte opaque values, attribute dtype="bfloat16").
+  /// `name` may be a path below this group ("dense/kernel:0"); missing groups on the way are created.
   void write_dataset(const std::string& name, DType dtype, const Shape& shape, const void* data) const;
 
  private:
@@ -170,6 +180,11 @@ class File {
   /// keeps HDF5 away from failing disk writes: HDF5 1.10 cannot close a file whose flush failed and then
   /// crashes at exit (H5_term_library) trying again.
   static File create_in_memory(const std::string& display_path);
+  /// The same, in HDF5 1.8's file format, which stores attributes larger than 64 KiB (older readers
+  /// cannot): for legacy Keras files whose JSON attributes outgrow the original format. HDF5 1.10's
+  /// H5Fget_file_image gives such files a wrong superblock checksum, so their image is taken as the file
+  /// closes instead (the core driver's buffer, through file image callbacks).
+  static File create_in_memory_large_attributes(const std::string& display_path);
   /// Opens `path` read-only: NotFoundError when it does not exist, ValueError when it is not a readable
   /// HDF5 file (truncated, another format, a directory).
   static File open_read(const std::string& path);
@@ -185,8 +200,16 @@ class File {
   void close();
   const FileContext& context() const { return *context_; }
 
+  /// The core driver's memory as HDF5 frees it when the file closes (see create_in_memory_large_attributes).
+  struct ClosedImage {
+    std::vector<std::pair<void*, size_t>> blocks;  // live allocations and their sizes
+    std::string bytes;
+  };
+
  private:
-  File(FileId id, std::shared_ptr<const FileContext> context);
+  File(FileId id, std::shared_ptr<const FileContext> context, std::unique_ptr<ClosedImage> closed = nullptr);
+  static File create(const std::string& display_path, bool large_attributes);
+  std::unique_ptr<ClosedImage> closed_;  // declared before id_: it outlives the file's close in ~File
   FileId id_;
   std::shared_ptr<const FileContext> context_;
 };

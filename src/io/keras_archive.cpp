@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "io/atomic_file.h"
+#include "io/legacy_h5.h"
 #include "io/model_config.h"
 #include "io/weights_internal.h"
 #include "keel/core/error.h"
@@ -60,11 +61,8 @@ std::string date_saved() {
 
 void check_extension(const std::string& path, const char* what) {
   if (ends_with(path, ".keras")) return;
-  if (ends_with(path, ".h5") || ends_with(path, ".hdf5"))
-    throw UnimplementedError(std::string(what) + ": '" + path +
-                             "': the legacy HDF5 model format (.h5/.hdf5) is not supported yet; use a `.keras` path");
-  throw ValueError(std::string(what) + ": invalid filepath extension for saving. Please add the `.keras` extension "
-                   "to the filepath (only the native Keras format `.keras` is supported). Received: filepath=" + path);
+  throw ValueError(std::string(what) + ": invalid filepath extension. Please add the `.keras` extension to the "
+                   "filepath (or `.h5`/`.hdf5` for the legacy HDF5 format). Received: filepath=" + path);
 }
 
 // The zip's bytes: each entry stored (no compression), in order.
@@ -202,6 +200,8 @@ std::string detail::archive_weights(const std::string& path) {
 
 void save_model(const Model& model, const std::string& path) {
   KEEL_CHECK(model, ValueError, "model.save: the model handle is empty");
+  // As in Keras, any `.h5`/`.hdf5` path (even `x.weights.h5`) saves the whole model in the legacy format.
+  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) return detail::save_legacy_model(*model.get(), path);
   check_extension(path, "model.save");
   const ModelImpl& impl = *model.get();
   KEEL_CHECK(impl.built(), ValueError, "model.save: the model '", impl.name(),
@@ -217,6 +217,7 @@ void save_model(const Model& model, const std::string& path) {
 }
 
 Model load_model(const std::string& path, LoadOptions options) {
+  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) return detail::load_legacy_model(path, options);
   check_extension(path, "load_model");
   const std::string bytes = read_whole_file(path);
   const Archive archive(bytes, path);

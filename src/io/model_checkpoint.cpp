@@ -57,9 +57,6 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
   } else {
     KEEL_CHECK(ends_with(filepath_, ".keras") || ends_with(filepath_, ".h5"), ValueError,
                "The filepath provided must end in `.keras` (Keras model format). Received: filepath=", filepath_);
-    KEEL_CHECK(!ends_with(filepath_, ".h5"), UnimplementedError, "ModelCheckpoint(\"", filepath_,
-               "\"): saving whole models in the legacy HDF5 format (.h5) is not available in Keel yet; use a .keras "
-               "filepath, or save_weights_only=true with a .weights.h5 filepath");
   }
 }
 
@@ -70,6 +67,24 @@ void ModelCheckpoint::on_train_begin(Logs&) {
 }
 
 void ModelCheckpoint::on_epoch_begin(int epoch, Logs&) { current_epoch_ = epoch; }
+
+nlohmann::json ModelCheckpoint::state() const {
+  return {{"best", best_ ? double_to_json(*best_) : nlohmann::json(nullptr)},
+          {"direction", direction()},
+          {"batches_since_save", batches_since_save_},
+          {"last_batch_seen", last_batch_seen_}};
+}
+
+void ModelCheckpoint::set_state(const nlohmann::json& s) {
+  try {
+    best_ = s.at("best").is_null() ? std::nullopt : std::optional<double>(json_to_double(s.at("best")));
+    set_direction(s.at("direction").get<int>());
+    batches_since_save_ = s.at("batches_since_save").get<int64_t>();
+    last_batch_seen_ = s.at("last_batch_seen").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw ValueError(std::string("ModelCheckpoint: malformed saved state: ") + e.what());
+  }
+}
 
 void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   if (options_.save_freq.per_epoch()) save(epoch, std::nullopt, logs);

@@ -19,6 +19,8 @@
 #include "keel/core/error.h"
 #include "keel/layers/activations.h"
 #include "keel/layers/core.h"
+#include "keel/losses/losses.h"
+#include "keel/metrics/metrics.h"
 #include "keel/optimizers/optimizers.h"
 
 namespace keel::saving::detail {
@@ -78,6 +80,36 @@ json compile_config(const ModelImpl& model) {
           {"run_eagerly", o.run_eagerly},
           {"steps_per_execution", 1},
           {"jit_compile", false}};
+}
+
+bool is_model_class(const json& class_name) {
+  return class_name == "Sequential" || class_name == "Functional" || class_name == "Model";
+}
+
+// Keras's module and registered_name for the entries of a model's `layers` list (layers::serialize writes
+// "keras.layers" and null for every layer): a nested model is serialized as Keras serializes a model
+// (Sequential: "keras"; Functional: "keras.src.models.functional", registered_name "Functional", and no
+// build_config, as a Functional model is built when made), and a class registered with
+// register_serializable carries its registered name "package>Name" (module: the package).
+void keras_names(json& layers_list) {
+  if (!layers_list.is_array()) return;
+  for (json& e : layers_list) {
+    if (!e.is_object() || !e.contains("class_name") || !e.at("class_name").is_string()) continue;
+    const std::string cls = e.at("class_name").get<std::string>();
+    if (cls == "Sequential") {
+      e["module"] = "keras";
+      e["registered_name"] = nullptr;
+    } else if (cls == "Functional") {
+      e["module"] = "keras.src.models.functional";
+      e["registered_name"] = "Functional";
+      e.erase("build_config");
+    } else if (const std::string registered = get_registered_name(cls); registered != cls) {
+      e["module"] = registered.substr(0, registered.find('>'));
+      e["registered_name"] = registered;
+    }
+    if (is_model_class(cls) && e.contains("config") && e.at("config").is_object() && e.at("config").contains("layers"))
+      keras_names(e["config"]["layers"]);
+  }
 }
 
 // --- loading: the checks of Note [Refuse, never silently change] ---
@@ -169,6 +201,203 @@ bool holds_lambda(const json& j) {
   return false;
 }
 
+// --- loss and metric objects of compile_config: Keel's classes rebuilt from their Keras configs ---
+// Each factory reads the keys its class takes (missing keys: Keras's defaults); the object built is then
+// checked against the file's config like a layer, so a key a factory does not read is still refused.
+
+std::string str_key(const json& c, const char* key, const std::string& fallback) {
+  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<std::string>() : fallback;
+}
+bool bool_key(const json& c, const char* key, bool fallback) {
+  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<bool>() : fallback;
+}
+double num_key(const json& c, const char* key, double fallback) {
+  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<double>() : fallback;
+}
+int64_t int_key(const json& c, const char* key, int64_t fallback) {
+  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<int64_t>() : fallback;
+}
+std::optional<int64_t> opt_int_key(const json& c, const char* key) {
+  if (!c.contains(key) || c.at(key).is_null()) return std::nullopt;
+  return c.at(key).get<int64_t>();
+}
+std::vector<double> thresholds_key(const json& c, const char* key) {
+  if (!c.contains(key) || c.at(key).is_null()) return {};
+  if (c.at(key).is_number()) return {c.at(key).get<double>()};
+  return c.at(key).get<std::vector<double>>();
+}
+// Keras writes reduction=None as null; Keel spells it "none".
+std::string reduction_key(const json& c) {
+  return c.contains("reduction") && c.at("reduction").is_null() ? "none" : str_key(c, "reduction", "sum_over_batch_size");
+}
+
+using LossFactory = std::function<std::shared_ptr<Loss>(const json&)>;
+const std::map<std::string, LossFactory>& loss_classes() {
+  using namespace losses;
+  auto plain = [](auto tag) -> LossFactory {
+    using T = typename decltype(tag)::type;
+    return [](const json& c) -> std::shared_ptr<Loss> {
+      return std::make_shared<T>(LossOptions{.reduction = reduction_key(c), .name = str_key(c, "name", "")});
+    };
+  };
+  auto crossentropy = [](auto tag) -> LossFactory {
+    using T = typename decltype(tag)::type;
+    return [](const json& c) -> std::shared_ptr<Loss> {
+      return std::make_shared<T>(CrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
+                                                     .label_smoothing = num_key(c, "label_smoothing", 0.0),
+                                                     .axis = int_key(c, "axis", -1),
+                                                     .reduction = reduction_key(c),
+                                                     .name = str_key(c, "name", "")});
+    };
+  };
+  static const std::map<std::string, LossFactory> table = {
+      {"MeanSquaredError", plain(std::type_identity<MeanSquaredError>{})},
+      {"MeanAbsoluteError", plain(std::type_identity<MeanAbsoluteError>{})},
+      {"MeanAbsolutePercentageError", plain(std::type_identity<MeanAbsolutePercentageError>{})},
+      {"MeanSquaredLogarithmicError", plain(std::type_identity<MeanSquaredLogarithmicError>{})},
+      {"LogCosh", plain(std::type_identity<LogCosh>{})},
+      {"Hinge", plain(std::type_identity<Hinge>{})},
+      {"SquaredHinge", plain(std::type_identity<SquaredHinge>{})},
+      {"CategoricalHinge", plain(std::type_identity<CategoricalHinge>{})},
+      {"KLDivergence", plain(std::type_identity<KLDivergence>{})},
+      {"Poisson", plain(std::type_identity<Poisson>{})},
+      {"Huber",
+       [](const json& c) -> std::shared_ptr<Loss> {
+         return std::make_shared<Huber>(HuberOptions{
+             .delta = num_key(c, "delta", 1.0), .reduction = reduction_key(c), .name = str_key(c, "name", "")});
+       }},
+      {"CosineSimilarity",
+       [](const json& c) -> std::shared_ptr<Loss> {
+         return std::make_shared<CosineSimilarity>(CosineSimilarityOptions{
+             .axis = int_key(c, "axis", -1), .reduction = reduction_key(c), .name = str_key(c, "name", "")});
+       }},
+      {"BinaryCrossentropy", crossentropy(std::type_identity<BinaryCrossentropy>{})},
+      {"CategoricalCrossentropy", crossentropy(std::type_identity<CategoricalCrossentropy>{})},
+      {"SparseCategoricalCrossentropy",
+       [](const json& c) -> std::shared_ptr<Loss> {
+         return std::make_shared<SparseCategoricalCrossentropy>(
+             SparseCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
+                                       .ignore_class = opt_int_key(c, "ignore_class"),
+                                       .axis = int_key(c, "axis", -1),
+                                       .reduction = reduction_key(c),
+                                       .name = str_key(c, "name", "")});
+       }},
+      {"BinaryFocalCrossentropy",
+       [](const json& c) -> std::shared_ptr<Loss> {
+         return std::make_shared<BinaryFocalCrossentropy>(
+             BinaryFocalCrossentropyOptions{.apply_class_balancing = bool_key(c, "apply_class_balancing", false),
+                                            .alpha = num_key(c, "alpha", 0.25),
+                                            .gamma = num_key(c, "gamma", 2.0),
+                                            .from_logits = bool_key(c, "from_logits", false),
+                                            .label_smoothing = num_key(c, "label_smoothing", 0.0),
+                                            .axis = int_key(c, "axis", -1),
+                                            .reduction = reduction_key(c),
+                                            .name = str_key(c, "name", "")});
+       }},
+      {"CategoricalFocalCrossentropy",
+       [](const json& c) -> std::shared_ptr<Loss> {
+         return std::make_shared<CategoricalFocalCrossentropy>(
+             CategoricalFocalCrossentropyOptions{.alpha = num_key(c, "alpha", 0.25),
+                                                 .gamma = num_key(c, "gamma", 2.0),
+                                                 .from_logits = bool_key(c, "from_logits", false),
+                                                 .label_smoothing = num_key(c, "label_smoothing", 0.0),
+                                                 .axis = int_key(c, "axis", -1),
+                                                 .reduction = reduction_key(c),
+                                                 .name = str_key(c, "name", "")});
+       }},
+  };
+  return table;
+}
+
+using MetricFactory = std::function<std::shared_ptr<Metric>(const json&)>;
+const std::map<std::string, MetricFactory>& metric_classes() {
+  using namespace metrics;
+  auto plain = [](auto tag) -> MetricFactory {
+    using T = typename decltype(tag)::type;
+    return [](const json& c) -> std::shared_ptr<Metric> {
+      return std::make_shared<T>(MetricOptions{.name = str_key(c, "name", "")});
+    };
+  };
+  auto top_k = [](auto tag) -> MetricFactory {
+    using T = typename decltype(tag)::type;
+    return [](const json& c) -> std::shared_ptr<Metric> {
+      return std::make_shared<T>(TopKOptions{.k = int_key(c, "k", 5), .name = str_key(c, "name", "")});
+    };
+  };
+  auto precision_recall = [](auto tag) -> MetricFactory {
+    using T = typename decltype(tag)::type;
+    return [](const json& c) -> std::shared_ptr<Metric> {
+      return std::make_shared<T>(PrecisionRecallOptions{.thresholds = thresholds_key(c, "thresholds"),
+                                                        .top_k = opt_int_key(c, "top_k"),
+                                                        .class_id = opt_int_key(c, "class_id"),
+                                                        .name = str_key(c, "name", "")});
+    };
+  };
+  static const std::map<std::string, MetricFactory> table = {
+      {"Accuracy", plain(std::type_identity<Accuracy>{})},
+      {"CategoricalAccuracy", plain(std::type_identity<CategoricalAccuracy>{})},
+      {"SparseCategoricalAccuracy", plain(std::type_identity<SparseCategoricalAccuracy>{})},
+      {"MeanSquaredError", plain(std::type_identity<MeanSquaredError>{})},
+      {"MeanAbsoluteError", plain(std::type_identity<MeanAbsoluteError>{})},
+      {"MeanAbsolutePercentageError", plain(std::type_identity<MeanAbsolutePercentageError>{})},
+      {"MeanSquaredLogarithmicError", plain(std::type_identity<MeanSquaredLogarithmicError>{})},
+      {"LogCoshError", plain(std::type_identity<LogCoshError>{})},
+      {"RootMeanSquaredError", plain(std::type_identity<RootMeanSquaredError>{})},
+      {"KLDivergence", plain(std::type_identity<KLDivergence>{})},
+      {"Poisson", plain(std::type_identity<Poisson>{})},
+      {"Hinge", plain(std::type_identity<Hinge>{})},
+      {"SquaredHinge", plain(std::type_identity<SquaredHinge>{})},
+      {"CategoricalHinge", plain(std::type_identity<CategoricalHinge>{})},
+      {"TopKCategoricalAccuracy", top_k(std::type_identity<TopKCategoricalAccuracy>{})},
+      {"SparseTopKCategoricalAccuracy", top_k(std::type_identity<SparseTopKCategoricalAccuracy>{})},
+      {"Precision", precision_recall(std::type_identity<Precision>{})},
+      {"Recall", precision_recall(std::type_identity<Recall>{})},
+      {"BinaryAccuracy",
+       [](const json& c) -> std::shared_ptr<Metric> {
+         return std::make_shared<BinaryAccuracy>(
+             BinaryAccuracyOptions{.threshold = num_key(c, "threshold", 0.5), .name = str_key(c, "name", "")});
+       }},
+      {"CosineSimilarity",
+       [](const json& c) -> std::shared_ptr<Metric> {
+         return std::make_shared<CosineSimilarity>(
+             CosineSimilarityOptions{.axis = int_key(c, "axis", -1), .name = str_key(c, "name", "")});
+       }},
+      {"BinaryCrossentropy",
+       [](const json& c) -> std::shared_ptr<Metric> {
+         return std::make_shared<BinaryCrossentropy>(
+             BinaryCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
+                                       .label_smoothing = num_key(c, "label_smoothing", 0.0),
+                                       .name = str_key(c, "name", "")});
+       }},
+      {"CategoricalCrossentropy",
+       [](const json& c) -> std::shared_ptr<Metric> {
+         return std::make_shared<CategoricalCrossentropy>(
+             CategoricalCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
+                                            .label_smoothing = num_key(c, "label_smoothing", 0.0),
+                                            .axis = int_key(c, "axis", -1),
+                                            .name = str_key(c, "name", "")});
+       }},
+      {"SparseCategoricalCrossentropy",
+       [](const json& c) -> std::shared_ptr<Metric> {
+         return std::make_shared<SparseCategoricalCrossentropy>(
+             SparseCategoricalCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
+                                                  .axis = int_key(c, "axis", -1),
+                                                  .name = str_key(c, "name", "")});
+       }},
+      {"AUC",
+       [](const json& c) -> std::shared_ptr<Metric> {
+         // Keras writes the inner thresholds it derived from num_thresholds: rebuilt from num_thresholds
+         // (the config check then compares the thresholds, so other ones are refused).
+         return std::make_shared<AUC>(AUCOptions{.num_thresholds = int_key(c, "num_thresholds", 200),
+                                                 .curve = str_key(c, "curve", "ROC"),
+                                                 .summation_method = str_key(c, "summation_method", "interpolation"),
+                                                 .from_logits = bool_key(c, "from_logits", false),
+                                                 .name = str_key(c, "name", "")});
+       }},
+  };
+  return table;
+}
+
 class Loader {
  public:
   Loader(const LoadOptions& options, std::string where) : options_(options), where_(std::move(where)) {}
@@ -195,15 +424,45 @@ class Loader {
     const std::string name = config.contains("name") && config.at("name").is_string() ? config.at("name").get<std::string>()
                                                                                        : std::string("?");
     const std::string who = "Layer '" + name + "' (" + cls + ")";
+    // A nested model: rebuilt like the outer one (its layers are checked one by one).
+    if (is_model_class(cls)) return LayerHandle(model(entry).ptr());
     refuse_code(entry, who);
-    if (cls == "Sequential" || cls == "Functional" || cls == "Model")
-      throw UnimplementedError(who + " in " + where_ + ": nested models are not supported by Keel's loader yet");
+    // Keras's lookup (serialization_lib._retrieve_class_or_fn): custom_objects (by registered name, then by
+    // class name), the classes registered with register_serializable by registered name, then Keel's own
+    // layers by class name.
     const json registered = entry.value("registered_name", json(nullptr));
-    if (!layers::is_registered(cls) || (registered.is_string() && registered.get<std::string>() != cls))
+    KEEL_CHECK(registered.is_null() || registered.is_string(), ValueError, who, " in ", where_,
+               ": registered_name must be a string or null, got ", short_dump(registered));
+    const std::string registered_name = registered.is_string() ? registered.get<std::string>() : std::string();
+    layers::LayerFactory factory;
+    std::string found_as;  // the custom object's key, for messages
+    const auto& custom = options_.custom_objects;
+    if (auto it = custom.find(registered_name); !registered_name.empty() && it != custom.end()) {
+      factory = it->second;
+      found_as = registered_name;
+    } else if (auto it2 = custom.find(cls); it2 != custom.end()) {
+      factory = it2->second;
+      found_as = cls;
+    } else if (!registered_name.empty() && (factory = get_registered_object(registered_name))) {
+      found_as = registered_name;
+    } else if (layers::is_registered(cls) && (registered_name.empty() || registered_name == cls)) {
+      factory = [cls](const json& c) { return layers::deserialize({{"class_name", cls}, {"config", c}}); };
+    } else if (registered_name.empty() &&
+               (factory = get_registered_object(get_registered_name(cls)))) {
+      found_as = get_registered_name(cls);
+    }
+    if (!factory) {
+      const std::string name_for_registry = registered_name.empty() ? cls : registered_name;
+      const auto gt = name_for_registry.find('>');
+      const std::string package = gt == std::string::npos ? "my_package" : name_for_registry.substr(0, gt);
+      const std::string short_name = gt == std::string::npos ? name_for_registry : name_for_registry.substr(gt + 1);
       throw ValueError("Could not locate class '" + cls + "' (" + who + ") in " + where_ +
+                       (registered_name.empty() ? std::string() : " (registered_name '" + registered_name + "')") +
                        ": it is not one of Keel's layers. Custom classes must be registered before loading "
-                       "(keel::layers::register_layer(\"" + cls + "\", factory); in Keras, "
-                       "@keras.saving.register_keras_serializable()).");
+                       "(keel::saving::register_serializable(\"" + package + "\", \"" + short_name +
+                       "\", factory), as Keras's @keras.saving.register_keras_serializable(package=\"" + package +
+                       "\")), or passed in LoadOptions::custom_objects (custom_objects={\"" + cls + "\": ...}).");
+    }
     for (const char* key : {"activation", "recurrent_activation"}) {
       if (!config.contains(key)) continue;
       const json& a = config.at(key);
@@ -221,12 +480,60 @@ class Loader {
     }
     LayerHandle layer;
     try {
-      layer = layers::deserialize({{"class_name", cls}, {"config", config}});
+      layer = factory(config);
     } catch (const json::exception& e) {
       throw ValueError(who + " in " + where_ + ": invalid config " + short_dump(config) + " (" + e.what() + ")");
     }
+    KEEL_CHECK(static_cast<bool>(layer), ValueError, who, " in ", where_, ": the factory",
+               found_as.empty() ? std::string() : " of custom object '" + found_as + "'", " returned no layer");
+    if (layer->class_name() != cls)
+      throw ValueError(who + " in " + where_ + ": the factory" +
+                       (found_as.empty() ? std::string() : " of custom object '" + found_as + "'") +
+                       " built a layer of class '" + layer->class_name() + "', not '" + cls + "'");
     check_config(config, layer->get_config(), who, where_);
     return layer;
+  }
+
+  // A serialized Sequential or Functional model ({"class_name", "config", "build_config"?}), built.
+  Model model(const json& j) const {
+    KEEL_CHECK(j.is_object() && j.contains("class_name") && j.at("class_name").is_string() && j.contains("config") &&
+                   j.at("config").is_object(),
+               ValueError, "Invalid model config in ", where_, ": expected {\"class_name\": ..., \"config\": {...}}, got ",
+               short_dump(j));
+    const std::string cls = j.at("class_name").get<std::string>();
+    Model m;
+    if (cls == "Sequential") m = sequential(j.at("config"));
+    else if (cls == "Functional" || cls == "Model") m = functional(j.at("config"));
+    else
+      throw ValueError("Could not locate model class '" + cls + "' in " + where_ +
+                       ": Keel rebuilds Sequential and Functional models; custom classes must be registered (in Keras, "
+                       "@keras.saving.register_keras_serializable()) and subclassed models cannot be loaded from a "
+                       "config");
+    if (j.contains("build_config") && j.at("build_config").is_object() && !m.get()->built()) {
+      const json& bc = j.at("build_config");
+      KEEL_CHECK(bc.contains("input_shape"), UnimplementedError, "build_config in ", where_, ": Keel cannot honour ",
+                 short_dump(bc));
+      if (auto* seq = dynamic_cast<SequentialImpl*>(m.get()))
+        seq->build_for(shape_from(bc.at("input_shape"), where_ + ": build_config"));
+    }
+    return m;
+  }
+
+  // Code payloads are refused before anything is built, naming the layer that holds them (inside nested
+  // models too).
+  void refuse_code_in_layers(const json& config) const {
+    if (!config.is_object() || !config.contains("layers") || !config.at("layers").is_array()) return;
+    for (const json& entry : config.at("layers")) {
+      if (!entry.is_object() || !entry.contains("config") || !entry.at("config").is_object()) continue;
+      const json& cls = entry.contains("class_name") ? entry.at("class_name") : json("?");
+      if (is_model_class(cls)) {
+        refuse_code_in_layers(entry.at("config"));
+        continue;
+      }
+      const json& name = entry.at("config").contains("name") ? entry.at("config").at("name") : json("?");
+      refuse_code(entry, "Layer '" + (name.is_string() ? name.get<std::string>() : name.dump()) + "' (" +
+                             (cls.is_string() ? cls.get<std::string>() : cls.dump()) + ")");
+    }
   }
 
   std::shared_ptr<Optimizer> optimizer(const json& j) const {
@@ -248,6 +555,59 @@ class Loader {
     }
     check_config(j.at("config"), opt->get_config(), "Optimizer '" + opt->name() + "' (" + cls + ")", where_);
     return opt;
+  }
+
+  // A serialized loss or metric object of compile_config ({"module": "keras.losses", "class_name", "config"}),
+  // rebuilt when Keel has the class, and checked like a layer.
+  template <class T, class Factory>
+  std::shared_ptr<T> compile_object(const json& j, const std::map<std::string, Factory>& classes, const char* kind,
+                                    const char* module) const {
+    refuse_code(j, std::string("The ") + kind + " in compile_config");
+    KEEL_CHECK(j.is_object() && j.contains("class_name") && j.at("class_name").is_string() && j.contains("config") &&
+                   j.at("config").is_object(),
+               ValueError, "Invalid ", kind, " in the compile_config of ", where_, ": expected {\"class_name\": ..., ",
+               "\"config\": {...}}, got ", short_dump(j));
+    const std::string cls = j.at("class_name").get<std::string>();
+    const json registered = j.value("registered_name", json(nullptr));
+    const json file_module = j.value("module", json(nullptr));
+    auto it = classes.find(cls);
+    if (it == classes.end() || (registered.is_string() && registered.get<std::string>() != cls) ||
+        (file_module.is_string() && file_module.get<std::string>().rfind("keras", 0) != 0)) {
+      std::string known;
+      for (const auto& [name, f] : classes) known += (known.empty() ? "" : ", ") + name;
+      throw UnimplementedError("compile_config in " + where_ + ": Keel has no " + kind + " class '" + cls + "'" +
+                               (registered.is_string() ? " (registered_name " + registered.dump() + ")" : std::string()) +
+                               " to rebuild " + short_dump(j) + " with; Keel's " + module + " classes are: " + known);
+    }
+    json config = j.at("config");
+    if (config.contains("reduction") && config.at("reduction").is_null()) config["reduction"] = "none";
+    std::shared_ptr<T> object;
+    try {
+      object = it->second(config);
+    } catch (const json::exception& e) {
+      throw ValueError(std::string(kind) + " " + cls + " in the compile_config of " + where_ + ": invalid config " +
+                       short_dump(config) + " (" + e.what() + ")");
+    }
+    const json keel_config = object->get_config();
+    // Keras 3.6+ writes the loss's dtype (null: the float32 Keel computes in).
+    if (!keel_config.contains("dtype") && config.contains("dtype") &&
+        (config.at("dtype").is_null() || equivalent(config.at("dtype"), "float32", "dtype")))
+      config.erase("dtype");
+    const std::string who = std::string(kind == std::string("loss") ? "Loss" : "Metric") + " '" + object->name() +
+                            "' (" + cls + ") of the compile_config";
+    check_config(config, keel_config, who, where_);
+    return object;
+  }
+
+  LossArg loss_arg(const json& x) const {
+    if (x.is_null()) return LossArg();
+    if (x.is_string()) return LossArg(x.get<std::string>());
+    return LossArg(compile_object<Loss>(x, loss_classes(), "loss", "keras.losses"));
+  }
+
+  MetricArg metric_arg(const json& x) const {
+    if (x.is_string()) return MetricArg(x.get<std::string>());
+    return MetricArg(compile_object<Metric>(x, metric_classes(), "metric", "keras.metrics"));
   }
 
   Model sequential(const json& config) const {
@@ -310,9 +670,13 @@ class Loader {
           const std::string who = "Layer '" + e.name + "'";
           KEEL_CHECK(node.is_object() && node.contains("args") && node.at("args").is_array(), ValueError, who, " in ",
                      where_, ": invalid inbound node ", short_dump(node));
-          if (node.contains("kwargs") && !node.at("kwargs").empty())
-            throw UnimplementedError(who + " in " + where_ + ": Keel cannot honour call arguments `kwargs` = " +
-                                     short_dump(node.at("kwargs")));
+          // Keras records `mask: null` (and `training: null`) for layers whose call takes them, nested models
+          // included: the call Keel makes anyway. Any other call argument is refused.
+          if (node.contains("kwargs"))
+            for (const auto& [k, v] : node.at("kwargs").items())
+              if (!((k == "mask" || k == "training") && v.is_null()))
+                throw UnimplementedError(who + " in " + where_ + ": Keel cannot honour call arguments `kwargs` = " +
+                                         short_dump(node.at("kwargs")));
           std::vector<const json*> refs;
           for (const json& arg : node.at("args")) {
             if (arg.is_array())
@@ -373,18 +737,19 @@ class Loader {
     auto refuse = [&](const std::string& key) {
       throw UnimplementedError("compile_config in " + where_ + ": Keel cannot honour `" + key +
                                "` = " + short_dump(cc.at(key)) +
-                               " (Keel replays string identifiers and lists of them, one per output)");
+                               " (Keel replays string identifiers, serialized loss and metric objects of its own "
+                               "classes, and lists of them, one per output)");
     };
     CompileOptions o;
     if (cc.contains("optimizer") && !cc.at("optimizer").is_null()) o.optimizer = optimizer(cc.at("optimizer"));
     if (cc.contains("loss") && !cc.at("loss").is_null()) {
       const json& l = cc.at("loss");
-      if (l.is_string()) o.loss = l.get<std::string>();
+      if (l.is_string() || (l.is_object() && l.contains("class_name"))) o.loss = std::vector<LossArg>{loss_arg(l)};
       else if (l.is_array()) {
         std::vector<LossArg> per_output;
         for (const json& x : l) {
-          if (!x.is_string()) refuse("loss");
-          per_output.emplace_back(x.get<std::string>());
+          if (!x.is_string() && !x.is_null() && !(x.is_object() && x.contains("class_name"))) refuse("loss");
+          per_output.push_back(loss_arg(x));
         }
         o.loss = per_output;
       } else refuse("loss");
@@ -404,8 +769,8 @@ class Loader {
       if (!cc.at(key).is_array()) refuse(key);
       std::vector<MetricArg>& out = std::string(key) == "metrics" ? o.metrics : o.weighted_metrics;
       for (const json& m : cc.at(key)) {
-        if (!m.is_string()) refuse(key);
-        out.emplace_back(m.get<std::string>());
+        if (!m.is_string() && !(m.is_object() && m.contains("class_name"))) refuse(key);
+        out.push_back(metric_arg(m));
       }
     }
     if (cc.contains("run_eagerly") && cc.at("run_eagerly").is_boolean()) o.run_eagerly = cc.at("run_eagerly").get<bool>();
@@ -449,40 +814,19 @@ json serialize_model(const ModelImpl& model) {
     throw UnimplementedError("model.save: Keel saves Sequential and functional models; '" + model.name() + "' is a " +
                              model.class_name());
   }
+  if (out["config"].contains("layers")) keras_names(out["config"]["layers"]);
   if (model.compiled() && model.optimizer_ptr()) out["compile_config"] = compile_config(model);
   return out;
 }
 
-Model deserialize_model(const json& j, const LoadOptions& options, const std::string& where) {
+Model deserialize_model(const json& j, const LoadOptions& options, const std::string& where, bool require_built) {
   Loader loader(options, where);
   KEEL_CHECK(j.is_object() && j.contains("class_name") && j.at("class_name").is_string() && j.contains("config"),
              ValueError, "Invalid model config in ", where, ": expected {\"class_name\": ..., \"config\": {...}}");
-  // Code payloads are refused before anything is built, naming the layer that holds them.
-  if (j.at("config").is_object() && j.at("config").contains("layers") && j.at("config").at("layers").is_array())
-    for (const json& entry : j.at("config").at("layers"))
-      if (entry.is_object() && entry.contains("config") && entry.at("config").is_object()) {
-        const json& name = entry.at("config").contains("name") ? entry.at("config").at("name") : json("?");
-        const json& cls = entry.contains("class_name") ? entry.at("class_name") : json("?");
-        loader.refuse_code(entry, "Layer '" + (name.is_string() ? name.get<std::string>() : name.dump()) + "' (" +
-                                      (cls.is_string() ? cls.get<std::string>() : cls.dump()) + ")");
-      }
+  loader.refuse_code_in_layers(j.at("config"));
   loader.refuse_code(j, "The model");
-  const std::string cls = j.at("class_name").get<std::string>();
-  Model model;
-  if (cls == "Sequential") model = loader.sequential(j.at("config"));
-  else if (cls == "Functional" || cls == "Model") model = loader.functional(j.at("config"));
-  else
-    throw ValueError("Could not locate model class '" + cls + "' in " + where +
-                     ": Keel rebuilds Sequential and Functional models; custom classes must be registered (in Keras, "
-                     "@keras.saving.register_keras_serializable()) and subclassed models cannot be loaded from a config");
-  if (j.contains("build_config") && j.at("build_config").is_object() && !model.get()->built()) {
-    const json& bc = j.at("build_config");
-    KEEL_CHECK(bc.contains("input_shape"), UnimplementedError, "build_config in ", where, ": Keel cannot honour ",
-               short_dump(bc));
-    if (auto* seq = dynamic_cast<SequentialImpl*>(model.get()))
-      seq->build_for(shape_from(bc.at("input_shape"), where + ": build_config"));
-  }
-  KEEL_CHECK(model.get()->built(), ValueError, "The model in ", where,
+  Model model = loader.model(j);
+  KEEL_CHECK(!require_built || model.get()->built(), ValueError, "The model in ", where,
              " has no input shape (no InputLayer, build_input_shape or build_config), so its weights cannot load");
   if (options.compile && j.contains("compile_config") && !j.at("compile_config").is_null())
     loader.compile(model, j.at("compile_config"));

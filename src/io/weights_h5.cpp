@@ -25,6 +25,7 @@
 
 #include "io/atomic_file.h"
 #include "io/hdf5.h"
+#include "io/legacy_h5.h"
 #include "io/weights_internal.h"
 #include "keel/core/error.h"
 #include "keel/core/naming.h"
@@ -174,13 +175,10 @@ class Walker {
   std::vector<Saveable> out_;
 };
 
-std::string shape_tuple(const Shape& shape) {
-  std::ostringstream os;
-  os << '(';
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << (shape.size() == 1 ? ",)" : ")");
-  return os.str();
-}
+
+using detail::host_value;
+using detail::same_kind;
+using detail::shape_tuple;
 
 std::string variable_names(const std::vector<Variable>& vars) {
   std::string out = "[";
@@ -188,17 +186,7 @@ std::string variable_names(const std::vector<Variable>& vars) {
   return out + "]";
 }
 
-bool same_kind(DType a, DType b) {
-  if (is_floating(a) || is_floating(b)) return is_floating(a) && is_floating(b);
-  if (is_integral(a) || is_integral(b)) return is_integral(a) && is_integral(b);
-  return a == b;  // bool
-}
 
-Tensor host_value(const Variable& v) {
-  Tensor t = v.value().detach();
-  if (!t.device().is_cpu()) t = keel::detail::copy_to_device(t, Device::cpu());
-  return keel::detail::contiguous_cpu(t);
-}
 
 void check_built(const ModelImpl& model, const char* doing) {
   KEEL_CHECK(model.built(), ValueError, "You are ", doing,
@@ -275,6 +263,26 @@ Loaded read_saveable(const h5::Group& root, const Saveable& s, const std::string
 }  // namespace
 
 namespace detail {
+
+std::string shape_tuple(const Shape& shape) {
+  std::ostringstream os;
+  os << '(';
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << (shape.size() == 1 ? ",)" : ")");
+  return os.str();
+}
+
+bool same_kind(DType a, DType b) {
+  if (is_floating(a) || is_floating(b)) return is_floating(a) && is_floating(b);
+  if (is_integral(a) || is_integral(b)) return is_integral(a) && is_integral(b);
+  return a == b;  // bool
+}
+
+Tensor host_value(const Variable& v) {
+  Tensor t = v.value().detach();
+  if (!t.device().is_cpu()) t = keel::detail::copy_to_device(t, Device::cpu());
+  return keel::detail::contiguous_cpu(t);
+}
 
 std::string weights_image(const ModelImpl& impl, const std::string& display_path) {
   check_built(impl, "saving");
@@ -368,6 +376,9 @@ void save_weights(const Model& model, const std::string& path) {
 void load_weights(const Model& model, const std::string& path, LoadWeightsOptions options) {
   KEEL_CHECK(model, ValueError, "load_weights: the model handle is empty");
   check_built(*model.get(), "loading weights into");
+  if (detail::is_legacy_h5_path(path)) return detail::load_legacy_weights(*model.get(), path, options);
+  KEEL_CHECK(!options.by_name, ValueError, "Invalid keyword arguments: by_name applies to legacy `.h5`/`.hdf5` "
+             "files only. Received: filepath=", path);
   if (!ends_with(path, kExtension)) {
     if (ends_with(path, ".keras")) {  // the archive's model.weights.h5
       const std::string where = path + "/model.weights.h5";
@@ -375,10 +386,9 @@ void load_weights(const Model& model, const std::string& path, LoadWeightsOption
       detail::load_weights_from(*model.get(), [&] { return h5::File::open_image(image, where); }, where, options);
       return;
     }
-    if (ends_with(path, ".weights.json") || ends_with(path, ".h5") || ends_with(path, ".hdf5"))
+    if (ends_with(path, ".weights.json"))
       throw UnimplementedError("load_weights: '" + path +
-                               "': Keel reads `.weights.h5` files and `.keras` archives only so far (not sharded "
-                               "`.weights.json` or legacy Keras 2 `.h5` files)");
+                               "': Keel does not read sharded `.weights.json` weights yet");
     throw ValueError("File format not supported: filepath=" + path +
                      ". Keras 3 only supports V3 `.keras` and `.weights.h5` files, or legacy V1/V2 `.h5` files.");
   }

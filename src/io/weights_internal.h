@@ -8,6 +8,13 @@
 
 namespace keel::saving::detail {
 
+/// A shape as Python prints a tuple, for Keras's messages: "(4, 5)", "(3,)", "()".
+std::string shape_tuple(const Shape& shape);
+/// The variable's value on the host, contiguous (what HDF5 writes).
+Tensor host_value(const Variable& v);
+/// Whether values stored as `a` can load into a variable of `b` (both floating, both integral, or equal).
+bool same_kind(DType a, DType b);
+
 /// The `.weights.h5` file of `model` (Keras's layout, see keel/io/weights.h) as bytes, built in memory.
 /// ValueError if the model is not built. `display_path` names the file in messages.
 std::string weights_image(const ModelImpl& model, const std::string& display_path);

@@ -1,5 +1,8 @@
 #include "keel/training/callback.h"
 
+#include <cmath>
+#include <limits>
+
 #include "keel/core/error.h"
 
 namespace keel {
@@ -44,7 +47,29 @@ KEEL_FORWARD_INDEXED_HOOK(on_predict_batch_end, int64_t)
 #undef KEEL_FORWARD_HOOK
 #undef KEEL_FORWARD_INDEXED_HOOK
 
+void CallbackList::after_train_batch_end(int epoch, int64_t batch, const Logs& logs) {
+  for (auto& cb : callbacks_) cb->after_train_batch_end(epoch, batch, logs);
+}
+
+void CallbackList::after_epoch_end(int epoch, const Logs& logs) {
+  for (auto& cb : callbacks_) cb->after_epoch_end(epoch, logs);
+}
+
 namespace callbacks {
+
+nlohmann::json double_to_json(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return value;
+}
+
+double json_to_double(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (value == "nan") return std::numeric_limits<double>::quiet_NaN();
+  if (value == "inf") return std::numeric_limits<double>::infinity();
+  if (value == "-inf") return -std::numeric_limits<double>::infinity();
+  throw ValueError("expected a number (or \"nan\", \"inf\", \"-inf\"); got " + value.dump());
+}
 
 void History::on_train_begin(Logs&) { epoch.clear(); }
 

@@ -167,6 +167,24 @@ void EpochData::begin_epoch() {
   if (!steps_per_epoch_ || !iterator_) iterator_ = dataset_->iterator();
 }
 
+bool EpochData::skip() {
+  if (arrays_ && (!steps_per_epoch_ || steps_this_epoch_ < *steps_per_epoch_) && position_ < arrays_->size()) {
+    position_ = std::min(arrays_->size(), position_ + batch_size_);
+    ++steps_this_epoch_;
+    return true;
+  }
+  return next().has_value();  // a Dataset, or the end of a pass (steps_per_epoch may restart it)
+}
+
+std::vector<uint64_t> EpochData::data_state() const {
+  return dataset_ ? dataset_->shuffle_passes() : std::vector<uint64_t>{};
+}
+
+void EpochData::set_data_state(const std::vector<uint64_t>& state) {
+  KEEL_CHECK(dataset_.has_value(), ValueError, "Cannot restore a Dataset's state: fit's input is arrays");
+  dataset_->set_shuffle_passes(state);
+}
+
 std::optional<Batch> EpochData::next() {
   if (steps_per_epoch_ && steps_this_epoch_ >= *steps_per_epoch_) return std::nullopt;
   if (arrays_) {

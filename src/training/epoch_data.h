@@ -55,6 +55,12 @@ class EpochData {
   int64_t steps() const;
   void begin_epoch();
   std::optional<Batch> next();
+  /// Moves past the next batch without making it (arrays) or drops it (a Dataset); false at the end.
+  bool skip();
+  /// The input's state between passes that the global generator does not hold: a Dataset's shuffle pass
+  /// counts (Dataset::shuffle_passes); empty for arrays.
+  std::vector<uint64_t> data_state() const;
+  void set_data_state(const std::vector<uint64_t>& state);
   /// Called with each new sample order (after shuffling): under a multi-process strategy it makes every
   /// process use the chief's order, so the replicas' slices of a global batch never overlap.
   void set_order_sync(std::function<void(std::vector<int64_t>&)> sync) { order_sync_ = std::move(sync); }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <typeinfo>
 
 #include "keel/core/autograd_meta.h"
 #include "keel/core/random.h"
@@ -190,6 +191,60 @@ void Trainer::reset_metrics() {
     for (auto& m : out->metrics) m->reset_state();
     for (auto& m : out->weighted_metrics) m->reset_state();
   }
+}
+
+std::vector<Trainer::CallbackState> Trainer::callback_states() const {
+  std::vector<CallbackState> states;
+  std::map<std::string, int> seen;
+  for (const auto& cb : fit_callbacks_) {
+    const Callback& c = *cb;
+    std::string type = typeid(c).name();
+    const int index = seen[type]++;
+    nlohmann::json state = cb->state();
+    if (!state.is_null()) states.push_back({std::move(type), index, std::move(state)});
+  }
+  return states;
+}
+
+std::vector<double> Trainer::metric_state() const {
+  std::vector<double> state{loss_total_, loss_count_};
+  for (const auto& out : outputs_) {
+    state.push_back(out->loss_total);
+    state.push_back(out->loss_count);
+  }
+  for (const auto& m : metrics()) {
+    const std::vector<double> values = m->state_values();
+    state.insert(state.end(), values.begin(), values.end());
+  }
+  return state;
+}
+
+void Trainer::set_metric_state(const std::vector<double>& state) {
+  const std::vector<double> current = metric_state();  // the expected layout
+  KEEL_CHECK(state.size() == current.size(), ValueError, "Cannot restore the training metrics: the saved state has ",
+             state.size(), " values, the compiled losses and metrics have ", current.size(),
+             " (was the model compiled with other metrics?)");
+  loss_total_ = state[0];
+  loss_count_ = state[1];
+  size_t k = 2;
+  for (auto& out : outputs_) {
+    out->loss_total = state[k++];
+    out->loss_count = state[k++];
+  }
+  for (const auto& m : metrics()) {
+    const size_t n = m->state_values().size();
+    m->set_state_values(std::vector<double>(state.begin() + static_cast<std::ptrdiff_t>(k),
+                                            state.begin() + static_cast<std::ptrdiff_t>(k + n)));
+    k += n;
+  }
+}
+
+void Trainer::build_metrics_from(const Batch& host_batch) {
+  if (metrics_built_) return;
+  NoGradGuard no_grad;
+  build_from_data(input_shapes_of(host_batch));
+  const Batch batch = on_device(host_batch, model_device());
+  build_compiled(batch, forward(batch.x, /*training=*/false));
 }
 
 Logs Trainer::metric_logs() const {
@@ -383,6 +438,17 @@ History Trainer::fit(const data::Dataset& dataset, FitOptions options) {
   return fit_data(train, validation, options);
 }
 
+// Note [Resuming a fit]
+// BackupAndRestore resumes an interrupted fit exactly where its last backup was taken, possibly in the
+// middle of an epoch, through Trainer::resume_point (set in its on_train_begin). The epoch to resume
+// begins as it began in the interrupted run: the global generator is back at its state of that epoch's
+// start (restored by the callback), on_epoch_begin runs, and the data pass begins (the same shuffle
+// permutation is drawn; a Dataset's shuffle stages are back at their pass counts). The batches the
+// interrupted run had finished are then skipped (arrays: the position moves, nothing is gathered; a
+// Dataset: its elements are pulled and dropped), the metric accumulators are set to their values after
+// those batches (their losses and metrics are resolved first from the last skipped batch when this
+// process has not trained yet), and the generator is set to its state after them, so the dropout masks
+// of the following batches are the interrupted run's. Skipped batches get no batch hooks.
 History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation, const FitOptions& options) {
   const int verbose = options.verbose.level();
   auto history = std::make_shared<History>();
@@ -394,8 +460,18 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
   stop_training = false;
   initial_epoch_override.reset();
   resumed_history.reset();
+  resume_point.reset();
   replicas_synced_ = false;
   sync_epoch_order(train);
+  fit_callbacks_ = cbs;
+  struct ClearFitState {
+    Trainer* t;
+    ~ClearFitState() {
+      t->fit_callbacks_.clear();
+      t->epoch_data_state_.clear();
+      t->resume_point.reset();
+    }
+  } clear_fit_state{this};
   Logs logs;
   callbacks.on_train_begin(logs);
   if (resumed_history) {  // after History::on_train_begin, which starts an empty one
@@ -403,25 +479,54 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
     history->epoch = resumed_history->epoch;
     resumed_history.reset();
   }
-  const int first_epoch = initial_epoch_override.value_or(options.initial_epoch);
+  std::optional<ResumePoint> resume = std::move(resume_point);
+  resume_point.reset();
+  if (resume) {
+    std::map<std::string, int> seen;  // callbacks of each type so far
+    for (const auto& cb : cbs) {
+      const Callback& c = *cb;
+      const std::string type = typeid(c).name();
+      const int index = seen[type]++;
+      for (const CallbackState& saved : resume->callback_states)
+        if (saved.type == type && saved.index == index) cb->set_state(saved.state);
+    }
+    if (!resume->data_state.empty()) train.set_data_state(resume->data_state);
+  }
+  const int first_epoch = resume ? resume->epoch : initial_epoch_override.value_or(options.initial_epoch);
   Logs epoch_logs;
   int64_t total_steps_seen = 0;
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     reset_metrics();
+    epoch_data_state_ = train.data_state();
     Logs begin_logs;
     callbacks.on_epoch_begin(epoch, begin_logs);
     train.begin_epoch();
     int64_t step = 0;
+    if (resume && epoch == first_epoch && resume->batches_done > 0) {
+      std::optional<Batch> last;
+      for (; step < resume->batches_done; ++step) {
+        const bool need_batch = step + 1 == resume->batches_done && !metrics_built_;
+        const bool more = need_batch ? (last = train.next()).has_value() : train.skip();
+        KEEL_CHECK(more, ValueError, "Cannot resume fit at batch ", resume->batches_done, " of epoch ", epoch + 1,
+                   ": the training data has only ", step, " batches");
+      }
+      if (last) build_metrics_from(*last);
+      set_metric_state(resume->metric_state);
+      if (resume->random_state) random::set_state(*resume->random_state);
+      total_steps_seen += step;
+    }
     Logs batch_logs;
     while (auto batch = train.next()) {
       Logs begin;
       callbacks.on_train_batch_begin(step, begin);
       batch_logs = train_step(*batch);
       callbacks.on_train_batch_end(step, batch_logs);
+      callbacks.after_train_batch_end(epoch, step, batch_logs);
       ++step;
       ++total_steps_seen;
       if (stop_training) break;
     }
+    epoch_data_state_ = train.data_state();  // from here on: what the next epoch starts from
     KEEL_CHECK(step > 0 || total_steps_seen > 0, ValueError,
                "fit() received no data: the training set is empty (0 batches in epoch ", epoch + 1, ")");
     if (step == 0) {
@@ -436,6 +541,7 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
       for (const auto& [k, v] : val) epoch_logs["val_" + k] = v;
     }
     callbacks.on_epoch_end(epoch, epoch_logs);
+    callbacks.after_epoch_end(epoch, epoch_logs);
   }
   if (optimizer_ && optimizer_->built()) optimizer_->finalize_variable_values(trainable_variables());
   callbacks.on_train_end(epoch_logs);

@@ -1,17 +1,24 @@
-// What the io tests share: a scratch directory per test, whole-file reads and writes, and the Python side
-// (Debian's /usr/bin/python3 with h5py and NumPy — not the first python3 on PATH, which may lack them).
+// What the io tests share: a scratch directory per test, whole-file reads and writes, the Python side
+// (Debian's /usr/bin/python3 with h5py and NumPy — not the first python3 on PATH, which may lack them), a
+// fixture for tests that use it, and tensor comparisons (bitwise, or within a tolerance of a NumPy value).
 #pragma once
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "keel/core/naming.h"
+#include "keel/keel.h"
 
 namespace keel {
 
@@ -73,5 +80,45 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// Tests that use the Python side: it must be able to run; layer names start afresh; a scratch directory.
+class PythonSideTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(python_has_h5py_and_numpy())
+        << kPython << " cannot import h5py and numpy: install python3-h5py python3-numpy (scripts/install-deps)";
+    naming::reset_names();
+  }
+  /// An array the Python side wrote into the scratch directory.
+  Tensor npy(const std::string& name) const { return data::read_npy(dir.file(name)); }
+  TempDir dir;
+};
+
+inline Tensor seeded(Shape shape, uint64_t seed) { return random::normal(std::move(shape), 0.0, 1.0, DType::f32, seed); }
+
+inline bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  Tensor ha = keel::detail::contiguous_cpu(a.detach()), hb = keel::detail::contiguous_cpu(b.detach());
+  return std::memcmp(ha.data_ptr(), hb.data_ptr(), static_cast<size_t>(a.numel()) * dtype_size(a.dtype())) == 0;
+}
+
+inline void expect_bitwise(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  ASSERT_EQ(a.dtype(), b.dtype()) << what;
+  EXPECT_TRUE(bitwise_equal(a, b)) << what << " differs";
+}
+
+/// |got - want| <= tol * (1 + |want|) elementwise, compared in double.
+inline void expect_close(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  const auto g = got.astype(DType::f64).to_vector<double>(), w = want.astype(DType::f64).to_vector<double>();
+  for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], w[i], tol * (1.0 + std::abs(w[i]))) << what << " element " << i;
+}
+
+inline void expect_same_weights(const Model& a, const Model& b, const std::string& what) {
+  const auto wa = a.get_weights(), wb = b.get_weights();
+  ASSERT_EQ(wa.size(), wb.size()) << what;
+  for (size_t i = 0; i < wa.size(); ++i) expect_bitwise(wa[i], wb[i], what + ": weight " + std::to_string(i));
+}
 
 }  // namespace keel

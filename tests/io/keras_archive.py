@@ -15,7 +15,17 @@ zipfile, json, h5py and NumPy only (Debian's /usr/bin/python3).
                                      metadata.json, config.json's structure (module/class_name/registered_name
                                      of the model, every layer, the optimizer), model.weights.h5's layout.
   keras_archive.py bad KIND FILE     writes a broken archive (no_config, bad_json, unknown_class,
-                                     regularizer, lambda, truncated).
+                                     regularizer, lambda, truncated, nested_lambda, loss_class, loss_key).
+  keras_archive.py write nested DIR  DIR/nested.keras: a Functional model 'outer' with a Sequential 'inner' used as
+                                     a layer (Input 4 -> inner[Dense 8 relu, Dense 3 tanh] -> Dense 1 sigmoid);
+                                     DIR/nested_x.npy and what NumPy predicts, DIR/nested_y.npy.
+  keras_archive.py write lossobj DIR DIR/lossobj.keras: seq.keras's model compiled with serialized objects (a
+                                     BinaryCrossentropy loss with label_smoothing 0.1, a BinaryAccuracy metric with
+                                     threshold 0.7); DIR/lossobj_x.npy, lossobj_y.npy and NumPy's loss and accuracy
+                                     on them, DIR/lossobj_scores.npy.
+  keras_archive.py check nested|nested3|custom FILE
+                                     checks an archive Keel saved with nested models (see check_nested) or a custom
+                                     registered layer (see check_custom): config.json and model.weights.h5 paths.
 
 The layouts follow Keras 3's saving code (keras/src/saving/saving_lib.py, serialization_lib.py,
 models/functional.py, models/sequential.py): facts only, written independently. Exits non-zero with a
@@ -396,6 +406,19 @@ def bad(kind, path):
                                                                "closure": None}},
             "arguments": {}})
         write_archive(path, seq_config([layers[0], lam, layers[1]]), weights)
+    elif kind == "nested_lambda":
+        lam = obj("keras.layers", "Lambda", {
+            "name": "deep_lambda", "trainable": True, "dtype": policy(),
+            "function": {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA", "defaults": None,
+                                                               "closure": None}},
+            "arguments": {}})
+        inner = sequential_obj("inner", [input_layer("input_layer_1", [8]), lam], [None, 8])
+        write_archive(path, seq_config([layers[0], inner, layers[1]]), weights)
+    elif kind in ("loss_class", "loss_key"):
+        config = seq_config(layers)
+        config["compile_config"]["loss"] = (obj("keras.losses", "Tversky", {"name": "tversky", "alpha": 0.5})
+                                            if kind == "loss_class" else bce_object({"from_logits": True, "extra": 3}))
+        write_archive(path, config, weights)
     elif kind == "truncated":
         write_archive(path, seq_config(layers), weights)
         with open(path, "rb") as f:
@@ -406,9 +429,182 @@ def bad(kind, path):
         fail("unknown kind " + kind)
 
 
+# ------------------------------------------------------------------------- nested models, custom objects
+
+def sequential_obj(name, layer_entries, input_shape):
+    """A Sequential model as Keras 3 serializes it, also when it is a layer of another model."""
+    o = obj("keras", "Sequential", {"name": name, "trainable": True, "dtype": policy(), "layers": layer_entries,
+                                    "build_input_shape": input_shape})
+    o["build_config"] = {"input_shape": input_shape}
+    return o
+
+
+def write_nested(d):
+    rng = np.random.default_rng(23)
+    w1 = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, (8,)).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (8, 3)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, (3,)).astype(np.float32)
+    w3 = rng.normal(0, 0.5, (3, 1)).astype(np.float32)
+    b3 = rng.normal(0, 0.1, (1,)).astype(np.float32)
+    inner = sequential_obj("inner", [input_layer("input_layer_1", [4]), dense("dense", 8, "relu", [None, 4]),
+                                     dense("dense_1", 3, "tanh", [None, 8])], [None, 4])
+    # Keras records `mask: None` for a call whose signature takes a mask (Layer.__call__ fills it in).
+    inner["name"] = "inner"
+    inner["inbound_nodes"] = [{"args": [keras_tensor([None, 4], ["input_layer", 0, 0])], "kwargs": {"mask": None}}]
+    x_in = input_layer("input_layer", [4])
+    x_in["name"] = "input_layer"
+    x_in["inbound_nodes"] = []
+    head = dense("head", 1, "sigmoid", [None, 3])
+    head["name"] = "head"
+    head["inbound_nodes"] = [{"args": [keras_tensor([None, 3], ["inner", 0, 0])], "kwargs": {}}]
+    config = {
+        "module": "keras.src.models.functional", "class_name": "Functional",
+        "config": {"name": "outer", "trainable": True, "layers": [x_in, inner, head],
+                   "input_layers": [["input_layer", 0, 0]], "output_layers": [["head", 0, 0]]},
+        "registered_name": "Functional",
+    }
+    # The walk of keras/src/saving/saving_lib.py: the outer `layers` container (the InputLayer, the Sequential
+    # named by its snake-cased class, the head), and inside the Sequential its own `layers` (no InputLayer).
+    weights = h5_bytes({
+        "": ("outer", []),
+        "layers/input_layer": ("input_layer", []),
+        "layers/sequential": ("inner", []),
+        "layers/sequential/layers/dense": ("dense", [w1, b1]),
+        "layers/sequential/layers/dense_1": ("dense_1", [w2, b2]),
+        "layers/dense": ("head", [w3, b3]),
+    })
+    write_archive(d + "/nested.keras", config, weights)
+    x = rng.normal(0, 1, (6, 4)).astype(np.float32)
+    f64 = lambda t: t.astype(np.float64)
+    h = np.tanh(relu(f64(x) @ f64(w1) + f64(b1)) @ f64(w2) + f64(b2))
+    np.save(d + "/nested_x.npy", x)
+    np.save(d + "/nested_y.npy", sigmoid(h @ f64(w3) + f64(b3)).astype(np.float32))
+
+
+def bce_object(extra=None):
+    config = {"name": "binary_crossentropy", "reduction": "sum_over_batch_size", "from_logits": False,
+              "label_smoothing": 0.1, "axis": -1, "dtype": None}
+    config.update(extra or {})
+    return obj("keras.losses", "BinaryCrossentropy", config)
+
+
+def write_lossobj(d):
+    write_seq(d)  # the same model and weights, another compile_config
+    with zipfile.ZipFile(d + "/seq.keras") as z:
+        weights = z.read("model.weights.h5")
+    config = seq_config([dense("dense", 8, "relu", [None, 4]), dense("dense_1", 1, "sigmoid", [None, 8])])
+    config["compile_config"]["loss"] = bce_object()
+    config["compile_config"]["metrics"] = [
+        obj("keras.metrics", "BinaryAccuracy", {"name": "binary_accuracy", "dtype": "float32", "threshold": 0.7})]
+    write_archive(d + "/lossobj.keras", config, weights)
+    # NumPy's loss and accuracy with the weights of write_seq.
+    with h5py.File(io.BytesIO(weights), "r") as f:
+        w1, b1 = (f["layers/dense/vars/%d" % i][()].astype(np.float64) for i in range(2))
+        w2, b2 = (f["layers/dense_1/vars/%d" % i][()].astype(np.float64) for i in range(2))
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, (8, 4)).astype(np.float32)
+    y = (rng.random((8, 1)) > 0.5).astype(np.float32)
+    p = sigmoid(relu(x.astype(np.float64) @ w1 + b1) @ w2 + b2)
+    ys = y.astype(np.float64) * (1 - 0.1) + 0.5 * 0.1
+    loss = np.mean(-(ys * np.log(p) + (1 - ys) * np.log(1 - p)))
+    accuracy = np.mean((p > 0.7).astype(np.float64) == y)
+    np.save(d + "/lossobj_x.npy", x)
+    np.save(d + "/lossobj_y.npy", y)
+    np.save(d + "/lossobj_scores.npy", np.array([loss, accuracy], np.float64))
+
+
+def read_archive(path):
+    with zipfile.ZipFile(path) as z:
+        names = [i.filename for i in z.infolist()]
+        expect(names == ["metadata.json", "config.json", "model.weights.h5"], "entries " + str(names))
+        return json.loads(z.read("config.json")), z.read("model.weights.h5")
+
+
+def check_sequential_entry(e, name, class_names, where):
+    check_serialized(e, "keras", "Sequential", None, where)
+    c = e["config"]
+    expect(c.get("name") == name, "%s: name %r" % (where, c.get("name")))
+    check_serialized(c["dtype"], "keras", "DTypePolicy", None, where + " dtype")
+    expect([l["class_name"] for l in c["layers"]] == class_names,
+           "%s: layers %s, expected %s" % (where, [l["class_name"] for l in c["layers"]], class_names))
+    for i, l in enumerate(c["layers"]):
+        if l["class_name"] in ("InputLayer", "Dense"):
+            check_layer(l, l["class_name"], "%s layers[%d]" % (where, i))
+
+
+def check_functional_entry(e, name, where):
+    check_serialized(e, "keras.src.models.functional", "Functional", "Functional", where)
+    c = e["config"]
+    expect(c.get("name") == name, "%s: name %r" % (where, c.get("name")))
+    for key in ("layers", "input_layers", "output_layers"):
+        expect(key in c, "%s: no %s" % (where, key))
+    for l in c["layers"]:
+        expect("inbound_nodes" in l and l.get("name") == l["config"]["name"], where + ": layer entry " + l["config"]["name"])
+
+
+def check_nested(case, path):
+    """nested: Functional 'outer': Input(4) 'x' -> Sequential 'inner' [Input 4, Dense 8 relu, Dense 3] -> Dense 1 'head'.
+    nested3: Sequential 'top' [Input 4, Functional 'mid' (Input 4 -> Sequential 'bottom' [Dense 5 tanh] -> Dense 3),
+    Dense 2]."""
+    config, weights = read_archive(path)
+    if case == "nested":
+        check_functional_entry(config, "outer", "model")
+        layers = config["config"]["layers"]
+        expect([l["class_name"] for l in layers] == ["InputLayer", "Sequential", "Dense"], "outer layers")
+        inner = layers[1]
+        check_sequential_entry(inner, "inner", ["InputLayer", "Dense", "Dense"], "layers[1]")
+        expect(inner.get("build_config") == {"input_shape": [None, 4]}, "inner build_config " + str(inner.get("build_config")))
+        expect(inner["config"].get("build_input_shape") == [None, 4], "inner build_input_shape")
+        args = inner["inbound_nodes"][0]["args"]
+        expect(len(inner["inbound_nodes"]) == 1 and args[0]["config"]["keras_history"] == ["x", 0, 0], "inner's input")
+        head = layers[2]["inbound_nodes"][0]["args"][0]["config"]
+        expect(head["keras_history"] == ["inner", 0, 0] and head["shape"] == [None, 3], "head's input " + str(head))
+        expect(config["config"]["output_layers"] == [["head", 0, 0]], "output_layers")
+        check_h5(weights, {"vars": 0, "layers/input_layer/vars": 0, "layers/sequential/vars": 0,
+                           "layers/sequential/layers/dense/vars": 2, "layers/sequential/layers/dense_1/vars": 2,
+                           "layers/dense/vars": 2})
+        with h5py.File(io.BytesIO(weights), "r") as f:
+            expect(f["layers/sequential/vars"].attrs["name"] == "inner", "name of layers/sequential/vars")
+            expect(f["layers/sequential/layers/dense/vars/0"].shape == (4, 8), "inner kernel shape")
+            expect(f["layers/dense/vars/0"].shape == (3, 1), "head kernel shape")
+    elif case == "nested3":
+        check_serialized(config, "keras", "Sequential", None, "model")
+        layers = config["config"]["layers"]
+        expect([l["class_name"] for l in layers] == ["InputLayer", "Functional", "Dense"], "top layers")
+        mid = layers[1]
+        check_functional_entry(mid, "mid", "layers[1]")
+        expect("build_config" not in mid, "a Functional entry has no build_config in Keras")
+        mid_layers = mid["config"]["layers"]
+        expect([l["class_name"] for l in mid_layers] == ["InputLayer", "Sequential", "Dense"], "mid layers")
+        check_sequential_entry(mid_layers[1], "bottom", ["InputLayer", "Dense"], "mid layers[1]")
+        check_h5(weights, {"vars": 0, "layers/functional/vars": 0, "layers/functional/layers/input_layer/vars": 0,
+                           "layers/functional/layers/sequential/vars": 0,
+                           "layers/functional/layers/sequential/layers/dense/vars": 2,
+                           "layers/functional/layers/dense/vars": 2, "layers/dense/vars": 2,
+                           "optimizer/vars": 2 + 2 * 6})
+    else:
+        fail("unknown case " + case)
+
+
+def check_custom(path):
+    """Sequential [Input 3, Scale (registered as my_package>Scale, one weight of shape (3,)), Dense 2]."""
+    config, weights = read_archive(path)
+    layers = config["config"]["layers"]
+    expect([l["class_name"] for l in layers] == ["InputLayer", "Scale", "Dense"], "layers")
+    check_serialized(layers[1], "my_package", "Scale", "my_package>Scale", "layers[1]")
+    expect(layers[1]["config"].get("factor") == 2.5, "Scale's factor " + str(layers[1]["config"].get("factor")))
+    check_serialized(layers[2], "keras.layers", "Dense", None, "layers[2]")
+    check_h5(weights, {"vars": 0, "layers/scale/vars": 1, "layers/dense/vars": 2})
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "write":
-        {"seq": write_seq, "func": write_func}[sys.argv[2]](sys.argv[3])
+        {"seq": write_seq, "func": write_func, "nested": write_nested, "lossobj": write_lossobj}[sys.argv[2]](sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "check" and sys.argv[2] in ("nested", "nested3"):
+        check_nested(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "check" and sys.argv[2] == "custom":
+        check_custom(sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "check":
         check(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "bad":

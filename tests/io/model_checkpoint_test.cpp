@@ -185,7 +185,7 @@ TEST(ModelCheckpoint, RefusesWhatKerasRefusesAndWhatKeelCannotSave) {
   testing::expect_error<ValueError>([&] { callbacks::ModelCheckpoint("w.h5", {.save_weights_only = true}); }, "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided must end in "
                    "`.weights.h5` (Keras weights format). Received: filepath=w.h5");
   testing::expect_error<ValueError>([&] { callbacks::ModelCheckpoint("model.ckpt"); }, "The filepath provided must end in `.keras` (Keras model format). Received: filepath=model.ckpt");
-  testing::expect_error<UnimplementedError>([&] { callbacks::ModelCheckpoint("model.h5"); }, "saving whole models in the legacy HDF5 format (.h5) is not available in Keel yet");
+  callbacks::ModelCheckpoint legacy("model.h5");  // whole models in the legacy HDF5 format, as in Keras
   testing::expect_error<ValueError>([&] { callbacks::ModelCheckpoint("w.weights.h5", {.save_weights_only = true, .save_freq = 0}); }, "Unrecognized save_freq: 0");
   testing::expect_error<ValueError>([&] { callbacks::ModelCheckpoint("w.weights.h5", {.save_weights_only = true, .save_freq = "batch"}); }, "Unrecognized save_freq: batch. Expected save_freq are 'epoch' or integer values");
 }

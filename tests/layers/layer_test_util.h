@@ -1,18 +1,27 @@
 // run_layer_test: the checks every layer goes through (Keras's run_layer_test, in Keel's words):
 // output shapes against compute_output_shape (eager and symbolic), weight names, shapes and order,
 // trainable flags, a config round trip that rebuilds an identical layer, a finite-difference check of
-// the gradients with respect to inputs and weights, and one SGD step that lowers a loss.
+// the gradients with respect to inputs and weights, one SGD step that lowers a loss, and a save/load round
+// trip: the layer inside a functional model, trained a little with Adam, saved to a `.keras` archive and
+// loaded back predicts bitwise the same and keeps training bitwise the same (optimizer state restored); the
+// same through save_weights/load_weights (`.weights.h5`).
 //   run_layer_test({.layer = layers::Dense(3), .input_shapes = {{2, 4}},
 //                   .weight_names = {"kernel", "bias"}, .weight_shapes = {{4, 3}, {3}}});
 #pragma once
 #include <cstdint>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <exception>
 #include <functional>
+#include <iomanip>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "io/io_test_util.h"
 #include "keel/keel.h"
 #include "keel/layers/layer.h"
 
@@ -32,6 +41,10 @@ struct LayerTestSpec {
   bool training_step = true;         // one SGD step must lower the loss (when there are trainable weights)
   /// Run the layer in training mode for output checks (Dropout/BatchNormalization behave differently).
   bool training = false;
+  /// Save → load round trip through a `.keras` archive and a `.weights.h5` file. Turn it off only for a
+  /// layer that cannot be saved yet, saying why next to the spec: saving or loading must then fail with an
+  /// error (checked, so that the opt-out goes once the layer can be saved).
+  bool save_round_trip = true;
 };
 
 namespace detail {
@@ -68,6 +81,160 @@ inline double dot(const Tensor& a, const Tensor& b) {
 inline std::vector<Shape> with_unknown_batch(std::vector<Shape> shapes) {
   for (auto& s : shapes) s[0] = kUnknownDim;
   return shapes;
+}
+
+/// Empty when `a` and `b` have the same shape, dtype and bytes; else the first element that differs.
+inline std::string bitwise_difference(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype()) return "dtypes differ";
+  if (a.shape() != b.shape()) return "shapes differ";
+  auto first_difference = [](const auto& x, const auto& y) -> std::string {
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (std::memcmp(&x[i], &y[i], sizeof(x[i])) == 0) continue;
+      std::ostringstream os;
+      os << "element " << i << ": " << std::setprecision(17) << x[i] << " vs " << y[i];
+      return os.str();
+    }
+    return "";
+  };
+  if (a.dtype() == DType::f32) return first_difference(a.to_vector<float>(), b.to_vector<float>());
+  return first_difference(a.to_vector<double>(), b.to_vector<double>());
+}
+
+inline void expect_bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what << ": counts differ";
+  for (size_t k = 0; k < a.size(); ++k) {
+    const std::string diff = bitwise_difference(a[k], b[k]);
+    EXPECT_TRUE(diff.empty()) << what << " " << k << " is not bitwise identical: " << diff;
+  }
+}
+
+inline std::vector<Tensor> values_of(const std::vector<Variable>& vars) {
+  std::vector<Tensor> values;
+  for (const auto& v : vars) values.push_back(v.value().detach().clone());
+  return values;
+}
+
+/// The model's weights and its optimizer's variables (iteration count, learning rate, slots) agree bitwise.
+inline void expect_same_state(const Model& a, const Model& b, const std::string& when) {
+  expect_bitwise_equal(values_of(a.weights()), values_of(b.weights()), "weight (" + when + ")");
+  expect_bitwise_equal(values_of(a.optimizer().variables()), values_of(b.optimizer().variables()),
+                       "optimizer variable (" + when + ")");
+  EXPECT_EQ(a.optimizer().iterations(), b.optimizer().iterations()) << when;
+}
+
+/// Runs `f`, turning an exception into a test failure that says which step threw.
+template <class F>
+bool no_throw(const std::string& what, F&& f) {
+  try {
+    f();
+    return true;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << " threw: " << e.what();
+  }
+  return false;
+}
+
+/// The save/load round trip: the (built) layer in a functional model with unknown-batch Inputs, compiled
+/// with Adam and MSE and trained for one step so that the optimizer has an iteration count and slots, is
+/// saved to a `.keras` archive and loaded back. The loaded model must predict bitwise the same and hold the
+/// same weights and optimizer variables (iteration count, learning rate, slots), and both must stay bitwise
+/// identical after one more step on each. Then `.weights.h5`: the original's state, written with
+/// save_weights, is read with load_weights into another model loaded from the archive (one step behind, its
+/// weights zeroed), which must then hold the same weights and optimizer variables and predict the same.
+/// Models whose outputs are not all float, or that have no trainable weights, are not trained: they check
+/// predictions and weights only.
+inline void check_save_round_trip(const LayerTestSpec& spec) {
+  SCOPED_TRACE("save/load round trip");
+  // Leave the global generator as it was, so that tests after run_layer_test draw what they drew before.
+  struct RestoreGenerator {
+    random::GeneratorState state = random::get_state();
+    ~RestoreGenerator() { random::set_state(state); }
+  } restore_generator;
+  const std::vector<Tensor> xs = make_inputs(spec);
+  std::vector<SymbolicTensor> inputs;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    Shape shape(spec.input_shapes[i].begin() + 1, spec.input_shapes[i].end());
+    inputs.push_back(layers::Input(shape, {.dtype = xs[i].dtype()}));
+  }
+  Model model;
+  if (!no_throw("building the functional model", [&] { model = Model(inputs, spec.layer.call_symbolic(inputs)); }))
+    return;
+  const std::vector<SymbolicTensor> outputs = model.outputs();
+  bool float_outputs = true;
+  std::vector<Tensor> ys;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    float_outputs = float_outputs && outputs[k].dtype == DType::f32;
+    Shape shape = outputs[k].shape;
+    shape[0] = spec.input_shapes[0][0];
+    ys.push_back(random::normal(shape, 0.0, 1.0, DType::f32, 4321 + k));
+  }
+  const bool train = float_outputs && !model.trainable_weights().empty();
+  const FitOptions one_step{.batch_size = spec.input_shapes[0][0], .epochs = 1, .verbose = 0, .shuffle = false};
+  auto step = [&](const Model& m, const std::string& what) { return no_throw(what, [&] { m.fit(xs, ys, one_step); }); };
+  auto predict = [&](const Model& m) { return m.predict_outputs(xs, {.verbose = 0}); };
+  model.compile({.optimizer = "adam", .loss = "mse"});
+  if (train && !step(model, "train step 1")) return;
+
+  TempDir dir;
+  const std::string archive = dir.file("model.keras"), weights = dir.file("model.weights.h5");
+  if (!no_throw("model.save(.keras)", [&] { model.save(archive); })) return;
+  Model loaded;
+  if (!no_throw("saving::load_model(.keras)", [&] { loaded = saving::load_model(archive); })) return;
+  // The same layer (config, weight names) and the same model config.
+  LayerHandle loaded_layer;
+  if (!no_throw("loaded.get_layer", [&] { loaded_layer = loaded.get_layer(spec.layer->name()); })) return;
+  EXPECT_EQ(layers::serialize(loaded_layer).dump(), layers::serialize(spec.layer).dump());
+  EXPECT_EQ(loaded->get_config().dump(), model->get_config().dump());
+  ASSERT_EQ(loaded.weights().size(), model.weights().size());
+  for (size_t i = 0; i < model.weights().size(); ++i) {
+    EXPECT_EQ(loaded.weights()[i].name(), model.weights()[i].name()) << "weight " << i;
+    EXPECT_EQ(loaded.weights()[i].trainable(), model.weights()[i].trainable()) << "weight " << i;
+  }
+  expect_bitwise_equal(predict(model), predict(loaded), "prediction after load_model, output");
+  expect_bitwise_equal(values_of(model.weights()), values_of(loaded.weights()), "weight (after load_model)");
+  if (train) {
+    expect_same_state(model, loaded, "after load_model");
+    // Both steps draw the same unseeded random numbers (dropout masks): the global generator's state is
+    // not part of a saved model, in Keel as in Keras.
+    const random::GeneratorState rng = random::get_state();
+    if (!step(model, "train step 2")) return;
+    random::set_state(rng);
+    if (!step(loaded, "train step 2 of the loaded model")) return;
+    expect_same_state(model, loaded, "after one more step on both");
+  }
+  if (model.weights().empty()) return;
+
+  // `.weights.h5` into a model loaded from the archive (one step behind when trained), its weights zeroed.
+  Model restored;
+  if (!no_throw("saving::load_model(.keras) again", [&] { restored = saving::load_model(archive); })) return;
+  if (train) {
+    EXPECT_NE(restored.optimizer().iterations(), model.optimizer().iterations());
+  }
+  for (auto& v : restored.weights()) v.assign(zeros(v.shape(), v.value().dtype(), v.value().device()));
+  if (!no_throw("model.save_weights(.weights.h5)", [&] { model.save_weights(weights); })) return;
+  if (!no_throw("load_weights(.weights.h5)", [&] { restored.load_weights(weights); })) return;
+  expect_bitwise_equal(values_of(model.weights()), values_of(restored.weights()), "weight (after load_weights)");
+  if (train) expect_same_state(model, restored, "after load_weights");
+  expect_bitwise_equal(predict(model), predict(restored), "prediction after load_weights, output");
+}
+
+/// For specs with save_round_trip = false: saving the layer's model or loading it back must raise.
+inline void expect_save_refused(const LayerTestSpec& spec) {
+  std::vector<SymbolicTensor> inputs;
+  const std::vector<Tensor> xs = make_inputs(spec);
+  for (size_t i = 0; i < xs.size(); ++i)
+    inputs.push_back(
+        layers::Input(Shape(spec.input_shapes[i].begin() + 1, spec.input_shapes[i].end()), {.dtype = xs[i].dtype()}));
+  TempDir dir;
+  try {
+    Model model(inputs, spec.layer.call_symbolic(inputs));
+    model.save(dir.file("model.keras"));
+    saving::load_model(dir.file("model.keras"));
+  } catch (const std::exception& e) {
+    std::cout << "[ save/load refused: " << spec.layer->class_name() << " ] " << e.what() << "\n";
+    return;
+  }
+  ADD_FAILURE() << spec.layer->class_name() << " saves and loads now: drop save_round_trip = false";
 }
 
 }  // namespace detail
@@ -213,6 +380,11 @@ inline void run_layer_test(const LayerTestSpec& spec) {
     }
     EXPECT_LT(loss_at(xs), before) << "one SGD step did not lower the loss";
   }
+
+  if (spec.save_round_trip)
+    detail::check_save_round_trip(spec);
+  else
+    detail::expect_save_refused(spec);
 }
 
 }  // namespace keel::testing

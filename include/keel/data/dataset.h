@@ -64,6 +64,15 @@ class Dataset {
   /// Number of elements, or kInfiniteCardinality / kUnknownCardinality.
   int64_t cardinality() const;
 
+  /// How many passes (iterator() calls, one per repetition under repeat) each shuffle stage of the
+  /// pipeline has started, input side first: with reshuffle_each_iteration, pass k uses the k-th order of
+  /// the stage's key. The counts live in the stages, which every copy of a Dataset shares. Setting them
+  /// back (BackupAndRestore does, with a Dataset made the same way, its unseeded shuffle keys drawn from
+  /// the same generator state) makes the next passes repeat the orders they had; ValueError when the
+  /// number of counts differs from the number of shuffle stages.
+  std::vector<uint64_t> shuffle_passes() const;
+  void set_shuffle_passes(const std::vector<uint64_t>& passes) const;
+
  private:
   explicit Dataset(std::shared_ptr<const detail::DatasetStage> stage);
   std::shared_ptr<const detail::DatasetStage> stage_;

@@ -54,6 +54,9 @@ class ModelCheckpoint : public MonitorCallback {
   void on_epoch_begin(int epoch, Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_batch_end(int64_t batch, Logs& logs) override;
+  /// {best, direction, batch counters}: what a fit resumed by BackupAndRestore needs to save the same files.
+  nlohmann::json state() const override;
+  void set_state(const nlohmann::json& state) override;
 
   /// The best monitored value so far (initial_value_threshold before the first save).
   std::optional<double> best() const { return best_; }
@@ -83,26 +86,33 @@ struct BackupAndRestoreOptions {
 
 /// keras.callbacks.BackupAndRestore: backs the training state up to `backup_dir` at the end of every epoch
 /// (or every `save_freq` training batches, counted across epochs as ModelCheckpoint counts them), and
-/// restores it when fit starts again after an interruption, so that fit continues from the saved epoch:
-///   auto backup = callbacks::BackupAndRestore("/tmp/backup");
-///   model.fit(x, y, {.epochs = 10, .callbacks = {backup}});   // killed during epoch 5
-///   model.fit(x, y, {.epochs = 10, .callbacks = {backup}});   // same program restarted: epochs 5..9
-/// Each backup writes, each atomically, `latest.weights.h5` (the model's and the optimizer's variables, as
-/// save_weights writes them) and then `training_metadata.json`: Keras's {"epoch": next epoch index,
-/// "batch": last batch seen (0 after an epoch end)} plus a "keel" object with what makes the resumed run
-/// bitwise identical to an uninterrupted one: the global generator's state (shuffle order, dropout
-/// masks), the optimizer's iteration count (checked against the weights file, so a crash between the two
-/// writes is detected) and the History so far (the History a resumed fit returns continues it; in Keras
-/// it holds only the epochs run after the restart). Batch-level backups record the epoch in progress
-/// and the generator state at its start: a resumed run repeats that epoch from its first batch, starting
-/// from the weights saved mid-epoch, as Keras does (not exact).
+/// restores it when fit starts again after an interruption, so that fit continues exactly where the last
+/// backup was taken, in the middle of an epoch with save_freq in batches:
+///   auto backup = callbacks::BackupAndRestore("/tmp/backup", {.save_freq = 100});
+///   model.fit(x, y, {.epochs = 10, .callbacks = {backup}});   // killed in epoch 5, batch 250
+///   model.fit(x, y, {.epochs = 10, .callbacks = {backup}});   // restarted: epoch 5 from batch 200
+/// A backup is taken in the after_train_batch_end / after_epoch_end hooks, once every callback has seen
+/// the batch (epoch). It writes `latest.weights.h5` (the model's and the optimizer's variables, as
+/// save_weights writes them) and `training_metadata.json`: Keras's {"epoch": the epoch to resume,
+/// "batch": the last batch seen (0 after an epoch end)} plus a "keel" object with what makes the resumed
+/// run bitwise identical to an uninterrupted one: the global generator's state at the start of that
+/// epoch (its shuffle order) and, mid-epoch, after the last batch done (the dropout masks that follow),
+/// the number of batches done, the epoch's metric accumulators (Trainer::metric_state), the optimizer's
+/// iteration count (checked against the weights file), the History so far (the History a resumed fit
+/// returns continues it; in Keras it holds only the epochs run after the restart), the state() of the
+/// fit's other callbacks (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint) and a Dataset's shuffle pass
+/// counts. The resumed fit gets them through Trainer::resume_point. Crash safety: the metadata is first
+/// written to `training_metadata.json.next`, then the weights replace theirs, then the metadata is renamed
+/// into place (each step atomic); a restart that finds new weights beside old metadata commits the
+/// `.next` file whose iteration count matches them, so a kill at any instant leaves a usable backup.
 /// double_checkpoint first copies the previous pair to `latest.weights.h5.bkp` and
 /// `training_metadata.json.bkp`; when the latest pair fails to load (a corrupt file, malformed JSON, a
 /// pair from two different saves) the `.bkp` pair replaces it and is loaded instead.
 /// on_train_begin: the model must be built (ValueError, Keras's message); when a backup exists the
-/// optimizer is built, the variables loaded and fit starts at the saved epoch (overriding
+/// optimizer is built, the variables loaded and fit resumes at the saved point (overriding
 /// FitOptions::initial_epoch). on_train_end (fit finished or stopped early, not an exception) removes
 /// `backup_dir` with everything in it when delete_checkpoint. The directory must not hold anything else.
+/// See docs/saving.md for what is not exact (steps_per_epoch, repeated Datasets, strategies).
 class BackupAndRestore : public Callback {
  public:
   explicit BackupAndRestore(std::string backup_dir, BackupAndRestoreOptions options = {});
@@ -110,12 +120,14 @@ class BackupAndRestore : public Callback {
   void on_train_begin(Logs& logs) override;
   void on_train_end(Logs& logs) override;
   void on_epoch_begin(int epoch, Logs& logs) override;
-  void on_epoch_end(int epoch, Logs& logs) override;
-  void on_train_batch_end(int64_t batch, Logs& logs) override;
+  void after_epoch_end(int epoch, const Logs& logs) override;
+  void after_train_batch_end(int epoch, int64_t batch, const Logs& logs) override;
 
   const std::string& backup_dir() const { return backup_dir_; }
   /// The epoch the last fit resumed from; nullopt when it found no backup.
   std::optional<int> restored_epoch() const { return restored_epoch_; }
+  /// How many batches of restored_epoch() the resumed fit skipped (0: it resumed at the epoch's start).
+  int64_t restored_batch() const { return restored_batch_; }
   /// Whether the last restore had to fall back to the `.bkp` pair.
   bool restored_from_previous() const { return restored_from_previous_; }
   /// How many backups the last fit wrote.
@@ -124,17 +136,18 @@ class BackupAndRestore : public Callback {
  private:
   void restore();
   void restore_from(bool previous);
-  void save(int64_t batch);
+  /// Backs up for resuming at `epoch`: after its batch `batch` (mid-epoch), or at its start (batch -1).
+  void save(int epoch, int64_t batch);
 
   std::string backup_dir_;
   BackupAndRestoreOptions options_;
-  std::string weights_path_, metadata_path_, prev_weights_path_, prev_metadata_path_;
-  int current_epoch_ = 0;  // the epoch the next backup resumes from
+  std::string weights_path_, metadata_path_, next_metadata_path_, prev_weights_path_, prev_metadata_path_;
   int64_t batches_since_save_ = 0;
   int64_t last_batch_seen_ = 0;
   random::GeneratorState epoch_start_state_;  // the generator at the start of the epoch in progress
   History history_;                            // the epochs finished so far, as fit's History holds them
   std::optional<int> restored_epoch_;
+  int64_t restored_batch_ = 0;
   bool restored_from_previous_ = false;
   int64_t backups_written_ = 0;
 };

@@ -7,9 +7,13 @@
 // ({"keras_version", "date_saved"}), `config.json` (the model, its layers and its compile arguments in
 // Keras 3's serialization format) and `model.weights.h5` (keel/io/weights.h's layout). Archives Keras 3
 // writes load here and archives written here load in Keras 3, for the layers Keel has.
+//
+// `.h5`/`.hdf5` paths are legacy HDF5 files (Keras 2's format, which Keras 3 still reads and writes):
+//   model.save("model.h5");  Model m = saving::load_model("model.h5");    // Keras 2's files load too
 #pragma once
 #include <string>
 
+#include "keel/io/serialization.h"
 #include "keel/models/model.h"
 
 namespace keel::saving {
@@ -21,10 +25,13 @@ struct LoadOptions {
   /// Refuse configs that would run code (Keras's `Lambda` layers and `__lambda__` payloads). Keel never
   /// runs code from a file: with safe_mode = false such configs are still an error.
   bool safe_mode = true;
+  /// Keras's custom_objects: class names or registered names ("package>Name") -> layer factories, consulted
+  /// before the classes registered with register_serializable and Keel's own (keel/io/serialization.h).
+  CustomObjects custom_objects = {};
 };
 
-/// model.save(path): `path` must end in `.keras` (`.h5`/`.hdf5`: UnimplementedError, legacy HDF5 is not
-/// supported yet; anything else: ValueError). The archive is replaced atomically. ValueError if the model
+/// model.save(path): a `.keras` archive, or for `.h5`/`.hdf5` a legacy HDF5 file (with Keras's warning that
+/// the format is legacy); anything else: ValueError. The file is replaced atomically. ValueError if the model
 /// is not built.
 void save_model(const Model& model, const std::string& path);
 
@@ -33,6 +40,8 @@ void save_model(const Model& model, const std::string& path);
 /// ValueError naming the archive (and entry) for a file that is not a zip, is truncated, lacks an entry
 /// or holds malformed JSON; UnimplementedError naming the layer, key and value for configuration Keel
 /// cannot honour; ValueError for unknown classes and for code payloads (see LoadOptions::safe_mode).
+/// `.h5`/`.hdf5`: a legacy HDF5 file, its model_config read in Keras 2's dialect or Keras 3's, its weights
+/// by position (docs/saving.md, "Legacy HDF5 files").
 Model load_model(const std::string& path, LoadOptions options = {});
 
 }  // namespace keel::saving

@@ -118,6 +118,8 @@ class SequentialImpl : public ModelImpl {
 struct LoadWeightsOptions {
   /// Skip (with a warning) the layers whose variable count or shapes differ, instead of raising.
   bool skip_mismatch = false;
+  /// Legacy `.h5`/`.hdf5` files only: match saved layers to the model's by name instead of by position.
+  bool by_name = false;
 };
 
 /// The handle users hold: model.compile(...), model.fit(...), model.summary().
@@ -164,13 +166,18 @@ class Model : public LayerHolder<ModelImpl> {
   /// Writes every layer's variables, and the optimizer's once compiled, to `path` (which must end in
   /// `.weights.h5`); the file is replaced atomically. ValueError if the model is not built.
   void save_weights(const std::string& path) const;
-  /// Reads a `.weights.h5` file (or a `.keras` archive's weights) into the model's variables (and the optimizer's, when it has as many as
-  /// the file). ValueError on a count or shape mismatch unless options.skip_mismatch.
+  /// Reads a `.weights.h5` file (or a `.keras` archive's weights) into the model's variables (and the
+  /// optimizer's, when it has as many as the file), or a legacy `.h5`/`.hdf5` file's by position (or by
+  /// name: options.by_name). ValueError on a count or shape mismatch unless options.skip_mismatch.
   void load_weights(const std::string& path, LoadWeightsOptions options = {}) const;
   /// Writes the whole model (config, weights, compile arguments and optimizer state) to a Keras 3
   /// `.keras` archive, replaced atomically; keel::saving::load_model reads it back (keel/io/model_file.h).
-  /// `.h5`/`.hdf5`: UnimplementedError (legacy HDF5 not supported yet); other extensions: ValueError.
+  /// `.h5`/`.hdf5`: a legacy Keras HDF5 file instead; other extensions: ValueError.
   void save(const std::string& path) const;
+  /// Keras's model.to_json(): the serialized model (config.json's form: class, config, build_config and,
+  /// once compiled, compile_config; no weights) as JSON text. models::model_from_json rebuilds it
+  /// (keel/io/serialization.h).
+  std::string to_json() const;
 };
 
 /// One entry of Sequential's constructor list: a layer, or an Input() giving the input shape.

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace keel {
 
 class Trainer;
@@ -56,6 +58,22 @@ class Callback {
   virtual void on_predict_batch_begin(int64_t /*batch*/, Logs&) {}
   virtual void on_predict_batch_end(int64_t /*batch*/, Logs&) {}
 
+  /// Keel's hooks, called by fit after every callback's on_train_batch_end (on_epoch_end) of the same
+  /// batch (epoch), with the logs as they left the last callback: the weights, the metric accumulators and
+  /// every callback's state() then include that batch (epoch), whatever the callbacks' order.
+  /// BackupAndRestore backs up there.
+  virtual void after_train_batch_end(int /*epoch*/, int64_t /*batch*/, const Logs&) {}
+  virtual void after_epoch_end(int /*epoch*/, const Logs&) {}
+
+  /// What this callback has accumulated during fit that a resumed fit needs to behave as an uninterrupted
+  /// one (EarlyStopping's wait and best, ReduceLROnPlateau's counters, ModelCheckpoint's best, ...): a
+  /// JSON value, or null (the default) for a callback with no such state. BackupAndRestore saves the
+  /// states of the fit's other callbacks with each backup, and the resumed fit hands them back through
+  /// set_state after every callback's on_train_begin (which resets them), before the first epoch begins.
+  virtual nlohmann::json state() const { return nullptr; }
+  /// Restores what state() returned (only called with a non-null value); ValueError when it is malformed.
+  virtual void set_state(const nlohmann::json& /*state*/) {}
+
  private:
   Trainer* model_ = nullptr;
   CallbackParams params_;
@@ -91,6 +109,8 @@ class CallbackList {
   void on_epoch_end(int epoch, Logs& logs);
   void on_train_batch_begin(int64_t batch, Logs& logs);
   void on_train_batch_end(int64_t batch, Logs& logs);
+  void after_train_batch_end(int epoch, int64_t batch, const Logs& logs);
+  void after_epoch_end(int epoch, const Logs& logs);
   void on_test_begin(Logs& logs);
   void on_test_end(Logs& logs);
   void on_test_batch_begin(int64_t batch, Logs& logs);
@@ -105,6 +125,11 @@ class CallbackList {
 };
 
 namespace callbacks {
+
+/// JSON has no NaN or infinities: callback states (and BackupAndRestore's metadata) write such doubles as
+/// the strings "nan", "inf" and "-inf"; json_to_double reads both forms back (ValueError otherwise).
+nlohmann::json double_to_json(double value);
+double json_to_double(const nlohmann::json& value);
 
 /// keras.callbacks.History: fit adds one automatically; model.fit returns it.
 class History : public Callback {

@@ -39,6 +39,10 @@ class MonitorCallback : public Callback {
   /// Warns on stderr (once per training run, as Python's warnings do) that the monitored key is missing.
   void warn_missing(const std::string& what, const Logs& logs);
   void reset_missing_warning() { warned_missing_ = false; }
+  /// The resolved direction (-1 min, +1 max, 0 not resolved yet), part of the subclasses' state(): a
+  /// resumed fit may need it before the model's metrics exist.
+  int direction() const { return direction_; }
+  void set_direction(int direction);
 
  private:
   std::string class_name_;
@@ -68,6 +72,9 @@ class EarlyStopping : public MonitorCallback {
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(Logs& logs) override;
+  /// {wait, stopped_epoch, best, best_epoch, direction, best_weights (with restore_best_weights)}.
+  nlohmann::json state() const override;
+  void set_state(const nlohmann::json& state) override;
 
   /// The epoch (0-based) at which training was stopped; 0 when it was not.
   int stopped_epoch() const { return stopped_epoch_; }
@@ -108,6 +115,9 @@ class ReduceLROnPlateau : public MonitorCallback {
 
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
+  /// {wait, cooldown_counter, best, direction} (the learning rate itself is in the optimizer's variables).
+  nlohmann::json state() const override;
+  void set_state(const nlohmann::json& state) override;
 
   bool in_cooldown() const { return cooldown_counter_ > 0; }
   int wait() const { return wait_; }

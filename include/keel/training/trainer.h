@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/core/random.h"
 #include "keel/core/tensor.h"
 #include "keel/core/variable.h"
 #include "keel/data/dataset.h"
@@ -163,11 +164,48 @@ class Trainer {
   int metric_direction(const std::string& name) const;
   /// fit's starting epoch may be moved by callbacks (BackupAndRestore; Keras's `model._initial_epoch`):
   /// fit clears it before on_train_begin and, when a callback set it there, starts from it instead of
-  /// FitOptions::initial_epoch.
+  /// FitOptions::initial_epoch (resume_point, below, when set, takes precedence).
   std::optional<int> initial_epoch_override;
   /// The History a resumed fit continues (set by BackupAndRestore in on_train_begin, cleared by fit before
   /// it): the History fit returns starts with its epochs and values, then the epochs run now.
   std::optional<History> resumed_history;
+  /// Where a resumed fit continues, exactly (set by BackupAndRestore in on_train_begin, cleared by fit
+  /// before it; Note [Resuming a fit] in trainer.cpp). fit then:
+  ///  - after every callback's on_train_begin, hands each of `callback_states` (callback_states()'s
+  ///    result in the interrupted fit) to set_state of the callback that matches it: the k-th callback of
+  ///    its dynamic type in this fit's list for the k-th of that type saved (states with no match are
+  ///    ignored: a resumed fit may drop or add callbacks);
+  ///  - sets the input's epoch-start state (`data_state`, see epoch_data_state()) when it is not empty;
+  ///  - starts at `epoch` (instead of initial_epoch and initial_epoch_override), whose on_epoch_begin
+  ///    and begin of the data pass run as usual, then skips its first `batches_done` batches without
+  ///    training on them or calling batch hooks, and before the next batch sets the epoch's metric
+  ///    accumulators to `metric_state` (metric_state()'s layout) and, when given, the global generator
+  ///    to `random_state`.
+  struct CallbackState {
+    std::string type;  // typeid(callback).name()
+    int index = 0;     // among the fit's callbacks of that type
+    nlohmann::json state;
+  };
+  struct ResumePoint {
+    int epoch = 0;
+    int64_t batches_done = 0;
+    std::vector<double> metric_state;
+    std::optional<random::GeneratorState> random_state;
+    std::vector<CallbackState> callback_states;
+    std::vector<uint64_t> data_state;
+  };
+  std::optional<ResumePoint> resume_point;
+  /// The non-null state() of each callback of the fit call in progress (empty outside fit), in list order.
+  std::vector<CallbackState> callback_states() const;
+  /// The training metrics' accumulators of the epoch in progress, flattened: the loss tracker's total and
+  /// count, each output's (total, count), then every compiled metric's state_values() in metrics() order.
+  /// Read in a batch hook, they give that epoch's logs so far.
+  std::vector<double> metric_state() const;
+  /// The state of fit's input that the global generator does not hold (the pass counts of a Dataset's
+  /// shuffle stages, Dataset::shuffle_passes; empty for arrays, whose order the generator gives) at the
+  /// start of the epoch in progress, and from the end of its last batch on, the state the next epoch
+  /// starts from.
+  const std::vector<uint64_t>& epoch_data_state() const { return epoch_data_state_; }
 
   /// How the train steps (fit, train_on_batch), test steps (evaluate, fit's validation) and predict steps
   /// ran so far (Note [Compiled train step] in the sources): replayed from a recorded kernel plan, or run
@@ -213,6 +251,10 @@ class Trainer {
   void update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, double loss,
                       const std::vector<double>& per_output_losses);
   void reset_metrics();
+  void set_metric_state(const std::vector<double>& state);
+  /// Resolves the compiled losses and metrics from a batch without training on it (a forward pass in
+  /// inference mode), for a resumed fit that restores metric states before its first step.
+  void build_metrics_from(const Batch& batch);
   Logs metric_logs() const;
   Logs train_step(const Batch& batch);
   /// The eager forward pass, loss and backward of a train step (grads of `vars`, in order).
@@ -249,6 +291,8 @@ class Trainer {
   bool metrics_built_ = false;
   std::shared_ptr<StrategyExtended> strategy_;
   bool replicas_synced_ = false;
+  std::vector<std::shared_ptr<Callback>> fit_callbacks_;  // during fit
+  std::vector<uint64_t> epoch_data_state_;               // during fit
   // Kernel plans per input signature, for train, test (evaluate) and predict steps.
   std::unique_ptr<training_detail::CompiledSteps> compiled_steps_, compiled_tests_, compiled_predicts_;
 };

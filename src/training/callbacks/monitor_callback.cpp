@@ -43,6 +43,12 @@ void MonitorCallback::resolve_direction() {
   }
 }
 
+void MonitorCallback::set_direction(int direction) {
+  KEEL_CHECK(direction >= -1 && direction <= 1, ValueError, class_name_, ": invalid direction ", direction,
+             " in a saved state");
+  direction_ = direction;
+}
+
 bool MonitorCallback::is_improvement(double current, std::optional<double> reference) const {
   if (!reference) return true;
   return direction_ < 0 ? current + min_delta_ < *reference : current - min_delta_ > *reference;

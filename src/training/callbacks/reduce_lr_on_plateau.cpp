@@ -63,4 +63,20 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
   }
 }
 
+nlohmann::json ReduceLROnPlateau::state() const {
+  return {{"wait", wait_}, {"cooldown_counter", cooldown_counter_}, {"best", double_to_json(best_)},
+          {"direction", direction()}};
+}
+
+void ReduceLROnPlateau::set_state(const nlohmann::json& s) {
+  try {
+    wait_ = s.at("wait").get<int>();
+    cooldown_counter_ = s.at("cooldown_counter").get<int>();
+    best_ = json_to_double(s.at("best"));
+    set_direction(s.at("direction").get<int>());
+  } catch (const nlohmann::json::exception& e) {
+    throw ValueError(std::string("ReduceLROnPlateau: malformed saved state: ") + e.what());
+  }
+}
+
 }  // namespace keel::callbacks
