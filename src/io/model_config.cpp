@@ -12,6 +12,7 @@
 // `__lambda__` payloads (marshalled Python bytecode) are refused (safe_mode or not).
 #include "io/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -201,203 +202,6 @@ bool holds_lambda(const json& j) {
   return false;
 }
 
-// --- loss and metric objects of compile_config: Keel's classes rebuilt from their Keras configs ---
-// Each factory reads the keys its class takes (missing keys: Keras's defaults); the object built is then
-// checked against the file's config like a layer, so a key a factory does not read is still refused.
-
-std::string str_key(const json& c, const char* key, const std::string& fallback) {
-  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<std::string>() : fallback;
-}
-bool bool_key(const json& c, const char* key, bool fallback) {
-  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<bool>() : fallback;
-}
-double num_key(const json& c, const char* key, double fallback) {
-  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<double>() : fallback;
-}
-int64_t int_key(const json& c, const char* key, int64_t fallback) {
-  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<int64_t>() : fallback;
-}
-std::optional<int64_t> opt_int_key(const json& c, const char* key) {
-  if (!c.contains(key) || c.at(key).is_null()) return std::nullopt;
-  return c.at(key).get<int64_t>();
-}
-std::vector<double> thresholds_key(const json& c, const char* key) {
-  if (!c.contains(key) || c.at(key).is_null()) return {};
-  if (c.at(key).is_number()) return {c.at(key).get<double>()};
-  return c.at(key).get<std::vector<double>>();
-}
-// Keras writes reduction=None as null; Keel spells it "none".
-std::string reduction_key(const json& c) {
-  return c.contains("reduction") && c.at("reduction").is_null() ? "none" : str_key(c, "reduction", "sum_over_batch_size");
-}
-
-using LossFactory = std::function<std::shared_ptr<Loss>(const json&)>;
-const std::map<std::string, LossFactory>& loss_classes() {
-  using namespace losses;
-  auto plain = [](auto tag) -> LossFactory {
-    using T = typename decltype(tag)::type;
-    return [](const json& c) -> std::shared_ptr<Loss> {
-      return std::make_shared<T>(LossOptions{.reduction = reduction_key(c), .name = str_key(c, "name", "")});
-    };
-  };
-  auto crossentropy = [](auto tag) -> LossFactory {
-    using T = typename decltype(tag)::type;
-    return [](const json& c) -> std::shared_ptr<Loss> {
-      return std::make_shared<T>(CrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
-                                                     .label_smoothing = num_key(c, "label_smoothing", 0.0),
-                                                     .axis = int_key(c, "axis", -1),
-                                                     .reduction = reduction_key(c),
-                                                     .name = str_key(c, "name", "")});
-    };
-  };
-  static const std::map<std::string, LossFactory> table = {
-      {"MeanSquaredError", plain(std::type_identity<MeanSquaredError>{})},
-      {"MeanAbsoluteError", plain(std::type_identity<MeanAbsoluteError>{})},
-      {"MeanAbsolutePercentageError", plain(std::type_identity<MeanAbsolutePercentageError>{})},
-      {"MeanSquaredLogarithmicError", plain(std::type_identity<MeanSquaredLogarithmicError>{})},
-      {"LogCosh", plain(std::type_identity<LogCosh>{})},
-      {"Hinge", plain(std::type_identity<Hinge>{})},
-      {"SquaredHinge", plain(std::type_identity<SquaredHinge>{})},
-      {"CategoricalHinge", plain(std::type_identity<CategoricalHinge>{})},
-      {"KLDivergence", plain(std::type_identity<KLDivergence>{})},
-      {"Poisson", plain(std::type_identity<Poisson>{})},
-      {"Huber",
-       [](const json& c) -> std::shared_ptr<Loss> {
-         return std::make_shared<Huber>(HuberOptions{
-             .delta = num_key(c, "delta", 1.0), .reduction = reduction_key(c), .name = str_key(c, "name", "")});
-       }},
-      {"CosineSimilarity",
-       [](const json& c) -> std::shared_ptr<Loss> {
-         return std::make_shared<CosineSimilarity>(CosineSimilarityOptions{
-             .axis = int_key(c, "axis", -1), .reduction = reduction_key(c), .name = str_key(c, "name", "")});
-       }},
-      {"BinaryCrossentropy", crossentropy(std::type_identity<BinaryCrossentropy>{})},
-      {"CategoricalCrossentropy", crossentropy(std::type_identity<CategoricalCrossentropy>{})},
-      {"SparseCategoricalCrossentropy",
-       [](const json& c) -> std::shared_ptr<Loss> {
-         return std::make_shared<SparseCategoricalCrossentropy>(
-             SparseCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
-                                       .ignore_class = opt_int_key(c, "ignore_class"),
-                                       .axis = int_key(c, "axis", -1),
-                                       .reduction = reduction_key(c),
-                                       .name = str_key(c, "name", "")});
-       }},
-      {"BinaryFocalCrossentropy",
-       [](const json& c) -> std::shared_ptr<Loss> {
-         return std::make_shared<BinaryFocalCrossentropy>(
-             BinaryFocalCrossentropyOptions{.apply_class_balancing = bool_key(c, "apply_class_balancing", false),
-                                            .alpha = num_key(c, "alpha", 0.25),
-                                            .gamma = num_key(c, "gamma", 2.0),
-                                            .from_logits = bool_key(c, "from_logits", false),
-                                            .label_smoothing = num_key(c, "label_smoothing", 0.0),
-                                            .axis = int_key(c, "axis", -1),
-                                            .reduction = reduction_key(c),
-                                            .name = str_key(c, "name", "")});
-       }},
-      {"CategoricalFocalCrossentropy",
-       [](const json& c) -> std::shared_ptr<Loss> {
-         return std::make_shared<CategoricalFocalCrossentropy>(
-             CategoricalFocalCrossentropyOptions{.alpha = num_key(c, "alpha", 0.25),
-                                                 .gamma = num_key(c, "gamma", 2.0),
-                                                 .from_logits = bool_key(c, "from_logits", false),
-                                                 .label_smoothing = num_key(c, "label_smoothing", 0.0),
-                                                 .axis = int_key(c, "axis", -1),
-                                                 .reduction = reduction_key(c),
-                                                 .name = str_key(c, "name", "")});
-       }},
-  };
-  return table;
-}
-
-using MetricFactory = std::function<std::shared_ptr<Metric>(const json&)>;
-const std::map<std::string, MetricFactory>& metric_classes() {
-  using namespace metrics;
-  auto plain = [](auto tag) -> MetricFactory {
-    using T = typename decltype(tag)::type;
-    return [](const json& c) -> std::shared_ptr<Metric> {
-      return std::make_shared<T>(MetricOptions{.name = str_key(c, "name", "")});
-    };
-  };
-  auto top_k = [](auto tag) -> MetricFactory {
-    using T = typename decltype(tag)::type;
-    return [](const json& c) -> std::shared_ptr<Metric> {
-      return std::make_shared<T>(TopKOptions{.k = int_key(c, "k", 5), .name = str_key(c, "name", "")});
-    };
-  };
-  auto precision_recall = [](auto tag) -> MetricFactory {
-    using T = typename decltype(tag)::type;
-    return [](const json& c) -> std::shared_ptr<Metric> {
-      return std::make_shared<T>(PrecisionRecallOptions{.thresholds = thresholds_key(c, "thresholds"),
-                                                        .top_k = opt_int_key(c, "top_k"),
-                                                        .class_id = opt_int_key(c, "class_id"),
-                                                        .name = str_key(c, "name", "")});
-    };
-  };
-  static const std::map<std::string, MetricFactory> table = {
-      {"Accuracy", plain(std::type_identity<Accuracy>{})},
-      {"CategoricalAccuracy", plain(std::type_identity<CategoricalAccuracy>{})},
-      {"SparseCategoricalAccuracy", plain(std::type_identity<SparseCategoricalAccuracy>{})},
-      {"MeanSquaredError", plain(std::type_identity<MeanSquaredError>{})},
-      {"MeanAbsoluteError", plain(std::type_identity<MeanAbsoluteError>{})},
-      {"MeanAbsolutePercentageError", plain(std::type_identity<MeanAbsolutePercentageError>{})},
-      {"MeanSquaredLogarithmicError", plain(std::type_identity<MeanSquaredLogarithmicError>{})},
-      {"LogCoshError", plain(std::type_identity<LogCoshError>{})},
-      {"RootMeanSquaredError", plain(std::type_identity<RootMeanSquaredError>{})},
-      {"KLDivergence", plain(std::type_identity<KLDivergence>{})},
-      {"Poisson", plain(std::type_identity<Poisson>{})},
-      {"Hinge", plain(std::type_identity<Hinge>{})},
-      {"SquaredHinge", plain(std::type_identity<SquaredHinge>{})},
-      {"CategoricalHinge", plain(std::type_identity<CategoricalHinge>{})},
-      {"TopKCategoricalAccuracy", top_k(std::type_identity<TopKCategoricalAccuracy>{})},
-      {"SparseTopKCategoricalAccuracy", top_k(std::type_identity<SparseTopKCategoricalAccuracy>{})},
-      {"Precision", precision_recall(std::type_identity<Precision>{})},
-      {"Recall", precision_recall(std::type_identity<Recall>{})},
-      {"BinaryAccuracy",
-       [](const json& c) -> std::shared_ptr<Metric> {
-         return std::make_shared<BinaryAccuracy>(
-             BinaryAccuracyOptions{.threshold = num_key(c, "threshold", 0.5), .name = str_key(c, "name", "")});
-       }},
-      {"CosineSimilarity",
-       [](const json& c) -> std::shared_ptr<Metric> {
-         return std::make_shared<CosineSimilarity>(
-             CosineSimilarityOptions{.axis = int_key(c, "axis", -1), .name = str_key(c, "name", "")});
-       }},
-      {"BinaryCrossentropy",
-       [](const json& c) -> std::shared_ptr<Metric> {
-         return std::make_shared<BinaryCrossentropy>(
-             BinaryCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
-                                       .label_smoothing = num_key(c, "label_smoothing", 0.0),
-                                       .name = str_key(c, "name", "")});
-       }},
-      {"CategoricalCrossentropy",
-       [](const json& c) -> std::shared_ptr<Metric> {
-         return std::make_shared<CategoricalCrossentropy>(
-             CategoricalCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
-                                            .label_smoothing = num_key(c, "label_smoothing", 0.0),
-                                            .axis = int_key(c, "axis", -1),
-                                            .name = str_key(c, "name", "")});
-       }},
-      {"SparseCategoricalCrossentropy",
-       [](const json& c) -> std::shared_ptr<Metric> {
-         return std::make_shared<SparseCategoricalCrossentropy>(
-             SparseCategoricalCrossentropyOptions{.from_logits = bool_key(c, "from_logits", false),
-                                                  .axis = int_key(c, "axis", -1),
-                                                  .name = str_key(c, "name", "")});
-       }},
-      {"AUC",
-       [](const json& c) -> std::shared_ptr<Metric> {
-         // Keras writes the inner thresholds it derived from num_thresholds: rebuilt from num_thresholds
-         // (the config check then compares the thresholds, so other ones are refused).
-         return std::make_shared<AUC>(AUCOptions{.num_thresholds = int_key(c, "num_thresholds", 200),
-                                                 .curve = str_key(c, "curve", "ROC"),
-                                                 .summation_method = str_key(c, "summation_method", "interpolation"),
-                                                 .from_logits = bool_key(c, "from_logits", false),
-                                                 .name = str_key(c, "name", "")});
-       }},
-  };
-  return table;
-}
-
 class Loader {
  public:
   Loader(const LoadOptions& options, std::string where) : options_(options), where_(std::move(where)) {}
@@ -559,9 +363,10 @@ class Loader {
 
   // A serialized loss or metric object of compile_config ({"module": "keras.losses", "class_name", "config"}),
   // rebuilt when Keel has the class, and checked like a layer.
-  template <class T, class Factory>
-  std::shared_ptr<T> compile_object(const json& j, const std::map<std::string, Factory>& classes, const char* kind,
-                                    const char* module) const {
+  // `make` is losses::from_config or metrics::from_config, `known` the class names it knows.
+  template <class T>
+  std::shared_ptr<T> compile_object(const json& j, std::shared_ptr<T> (*make)(const std::string&, const json&),
+                                    const std::vector<std::string>& known, const char* kind, const char* module) const {
     refuse_code(j, std::string("The ") + kind + " in compile_config");
     KEEL_CHECK(j.is_object() && j.contains("class_name") && j.at("class_name").is_string() && j.contains("config") &&
                    j.at("config").is_object(),
@@ -570,20 +375,20 @@ class Loader {
     const std::string cls = j.at("class_name").get<std::string>();
     const json registered = j.value("registered_name", json(nullptr));
     const json file_module = j.value("module", json(nullptr));
-    auto it = classes.find(cls);
-    if (it == classes.end() || (registered.is_string() && registered.get<std::string>() != cls) ||
+    if (std::find(known.begin(), known.end(), cls) == known.end() ||
+        (registered.is_string() && registered.get<std::string>() != cls) ||
         (file_module.is_string() && file_module.get<std::string>().rfind("keras", 0) != 0)) {
-      std::string known;
-      for (const auto& [name, f] : classes) known += (known.empty() ? "" : ", ") + name;
+      std::string names;
+      for (const auto& name : known) names += (names.empty() ? "" : ", ") + name;
       throw UnimplementedError("compile_config in " + where_ + ": Keel has no " + kind + " class '" + cls + "'" +
                                (registered.is_string() ? " (registered_name " + registered.dump() + ")" : std::string()) +
-                               " to rebuild " + short_dump(j) + " with; Keel's " + module + " classes are: " + known);
+                               " to rebuild " + short_dump(j) + " with; Keel's " + module + " classes are: " + names);
     }
     json config = j.at("config");
     if (config.contains("reduction") && config.at("reduction").is_null()) config["reduction"] = "none";
     std::shared_ptr<T> object;
     try {
-      object = it->second(config);
+      object = make(cls, config);
     } catch (const json::exception& e) {
       throw ValueError(std::string(kind) + " " + cls + " in the compile_config of " + where_ + ": invalid config " +
                        short_dump(config) + " (" + e.what() + ")");
@@ -602,12 +407,13 @@ class Loader {
   LossArg loss_arg(const json& x) const {
     if (x.is_null()) return LossArg();
     if (x.is_string()) return LossArg(x.get<std::string>());
-    return LossArg(compile_object<Loss>(x, loss_classes(), "loss", "keras.losses"));
+    return LossArg(compile_object<Loss>(x, losses::from_config, losses::config_class_names(), "loss", "keras.losses"));
   }
 
   MetricArg metric_arg(const json& x) const {
     if (x.is_string()) return MetricArg(x.get<std::string>());
-    return MetricArg(compile_object<Metric>(x, metric_classes(), "metric", "keras.metrics"));
+    return MetricArg(
+        compile_object<Metric>(x, metrics::from_config, metrics::config_class_names(), "metric", "keras.metrics"));
   }
 
   Model sequential(const json& config) const {

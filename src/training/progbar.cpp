@@ -29,9 +29,11 @@ std::string format_value(double v, bool absolute_test) {
 }
 
 std::string format_time_per_step(double t) {
-  if (t >= 1 || t == 0) return " " + format_fixed(t, 0) + "s/step";
-  if (t >= 1e-3) return " " + format_fixed(t * 1e3, 0) + "ms/step";
-  return " " + format_fixed(t * 1e6, 0) + "us/step";
+  // Appended rather than `" " + ...`, which GCC 12 misreads as an overlapping copy (-Wrestrict).
+  std::string out(" ");
+  if (t >= 1 || t == 0) return out.append(format_fixed(t, 0)).append("s/step");
+  if (t >= 1e-3) return out.append(format_fixed(t * 1e3, 0)).append("ms/step");
+  return out.append(format_fixed(t * 1e6, 0)).append("us/step");
 }
 
 std::string format_eta(double eta) {

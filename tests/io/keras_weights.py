@@ -6,7 +6,8 @@ Run with Debian's /usr/bin/python3 (python3-h5py, python3-numpy; scripts/install
   keras_weights.py write CASE DIR   writes DIR/CASE.weights.h5 in Keras 3's layout (groups `<path>/vars`,
                                     attribute `name`, datasets "0", "1", ...) from seeded random weights,
                                     an input DIR/CASE_x.npy and what NumPy computes from them, DIR/CASE_y.npy
-                                    (for `adam`: a training batch and the weights after one Adam step).
+                                    (for `adam`, `sgd_momentum` and `rmsprop`: a training batch and
+                                    the weights and slots after one optimizer step).
   keras_weights.py check CASE FILE JSON
                                     checks a file Keel wrote: exactly the groups, `name` attributes,
                                     datasets, dtypes, shapes and values that Keras 3 lays out for the CASE
@@ -69,13 +70,61 @@ def lstm_last(x, kernel, recurrent, bias):
     return h
 
 
+def lstm_last_dir(x, kernel, recurrent, bias, go_backwards):
+    """lstm_last over the time-reversed sequence when go_backwards (Keras: the last output of that pass)."""
+    return lstm_last(x[:, ::-1, :] if go_backwards else x, kernel, recurrent, bias)
+
+
+def gru_last(x, kernel, recurrent, bias):
+    """Keras GRU, reset_after=True (keras/src/layers/rnn/gru.py), return_sequences=False: kernel (F, 3u),
+    recurrent (u, 3u), bias (2, 3u) = [input bias; recurrent bias]; gates in the order z, r, h."""
+    n, steps, _ = x.shape
+    units = recurrent.shape[0]
+    h = np.zeros((n, units))
+    for t in range(steps):
+        xm = x[:, t, :] @ kernel + bias[0]
+        hm = h @ recurrent + bias[1]
+        z = sigmoid(xm[:, :units] + hm[:, :units])
+        r = sigmoid(xm[:, units:2 * units] + hm[:, units:2 * units])
+        hh = np.tanh(xm[:, 2 * units:] + r * hm[:, 2 * units:])
+        h = z * h + (1.0 - z) * hh
+    return h
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def mha(query, value, wq, bq, wk, bk, wv, bv, wo, bo):
+    """Keras MultiHeadAttention (keras/src/layers/attention/multi_head_attention.py), key = value, no
+    masks, no dropout: EinsumDense projections, the query scaled by 1/sqrt(key_dim), softmax over the key
+    positions, the output projection contracting (heads, value_dim)."""
+    q = np.einsum("btd,dhk->bthk", query, wq) + bq
+    k = np.einsum("bsd,dhk->bshk", value, wk) + bk
+    v = np.einsum("bsd,dhk->bshk", value, wv) + bv
+    q = q * (1.0 / np.sqrt(float(wq.shape[-1])))
+    scores = softmax(np.einsum("bshk,bthk->bhts", k, q), axis=-1)
+    o = np.einsum("bhts,bshk->bthk", scores, v)
+    return np.einsum("bthk,hkd->btd", o, wo) + bo
+
+
+def dense_mse_gradients(xb, yb, w, b):
+    """Gradients of Keras's mean squared error (mean over all elements of a batch) for y = x @ w + b."""
+    pred = xb.astype(np.float64) @ w + b
+    g_out = 2.0 * (pred - yb) / pred.size
+    return xb.T @ g_out, g_out.sum(axis=0)
+
+
 def f32(rng, *shape, scale=0.5):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
 def make_case(case):
     """Returns (groups, x, y, extra): groups maps a group path to (name attribute, [arrays])."""
-    rng = np.random.RandomState({"seq_dense": 1, "functional": 2, "conv_bn": 3, "lstm": 4, "adam": 5}[case])
+    seeds = {"seq_dense": 1, "functional": 2, "conv_bn": 3, "lstm": 4, "adam": 5, "gru": 6, "embedding": 7,
+             "mha": 8, "bidirectional": 9, "sgd_momentum": 10, "rmsprop": 11}
+    rng = np.random.RandomState(seeds[case] if case in seeds else fail("unknown case " + case))
     if case == "seq_dense":
         w0, b0, w1, b1 = f32(rng, 4, 5), f32(rng, 5), f32(rng, 5, 3), f32(rng, 3)
         x = f32(rng, 6, 4, scale=1.0)
@@ -149,6 +198,100 @@ def make_case(case):
         for name, value in new.items():
             extra["after_" + name] = value
         return groups, x, y, extra
+    if case == "gru":
+        k, rk, b = f32(rng, 3, 15), f32(rng, 5, 15), f32(rng, 2, 15)
+        w, wb = f32(rng, 5, 2), f32(rng, 2)
+        x = f32(rng, 3, 6, 3, scale=1.0)
+        y = gru_last(x.astype(np.float64), k, rk, b) @ w + wb
+        groups = {"vars": ("sequential", []),
+                  "layers/gru/vars": ("gru", []),
+                  "layers/gru/cell/vars": ("gru_cell", [k, rk, b]),
+                  "layers/dense/vars": ("dense", [w, wb])}
+        return groups, x, y, {}
+    if case == "embedding":
+        emb, w, wb = f32(rng, 10, 4), f32(rng, 4, 2), f32(rng, 2)
+        x = rng.randint(0, 10, size=(5, 6)).astype(np.int32)
+        y = emb.astype(np.float64)[x].mean(axis=1) @ w + wb  # take(embeddings, ids), then the mean over time
+        groups = {"vars": ("sequential", []),
+                  "layers/embedding/vars": ("embedding", [emb]),
+                  "layers/global_average_pooling1d/vars": ("global_average_pooling1d", []),
+                  "layers/dense/vars": ("dense", [w, wb])}
+        return groups, x, y, {}
+    if case == "mha":
+        d, heads, key_dim = 5, 2, 3
+        wq, bq = f32(rng, d, heads, key_dim), f32(rng, heads, key_dim)
+        wk, bk = f32(rng, d, heads, key_dim), f32(rng, heads, key_dim)
+        wv, bv = f32(rng, d, heads, key_dim), f32(rng, heads, key_dim)
+        wo, bo = f32(rng, heads, key_dim, d), f32(rng, d)
+        w, wb = f32(rng, d, 2), f32(rng, 2)
+        x = f32(rng, 3, 4, d, scale=1.0)
+        x64 = x.astype(np.float64)
+        y = mha(x64, x64, wq, bq, wk, bk, wv, bv, wo, bo) @ w + wb
+        groups = {"vars": ("functional", []),
+                  "layers/input_layer/vars": ("input_layer", []),
+                  "layers/multi_head_attention/vars": ("multi_head_attention", []),
+                  "layers/multi_head_attention/query_dense/vars": ("query", [wq, bq]),
+                  "layers/multi_head_attention/key_dense/vars": ("key", [wk, bk]),
+                  "layers/multi_head_attention/value_dense/vars": ("value", [wv, bv]),
+                  "layers/multi_head_attention/output_dense/vars": ("attention_output", [wo, bo]),
+                  "layers/multi_head_attention/_dropout_layer/vars": ("dropout", []),
+                  "layers/multi_head_attention/_softmax/vars": ("softmax", []),
+                  "layers/dense/vars": ("dense", [w, wb])}
+        return groups, x, y, {}
+    if case == "bidirectional":
+        fk, frk, fb = f32(rng, 3, 16), f32(rng, 4, 16), f32(rng, 16)
+        bk, brk, bb = f32(rng, 3, 16), f32(rng, 4, 16), f32(rng, 16)
+        w, wb = f32(rng, 8, 1), f32(rng, 1)
+        x = f32(rng, 3, 5, 3, scale=1.0)
+        x64 = x.astype(np.float64)
+        # merge_mode="concat": [forward output, backward output]; the backward layer has go_backwards=True.
+        h = np.concatenate([lstm_last_dir(x64, fk, frk, fb, False), lstm_last_dir(x64, bk, brk, bb, True)], axis=-1)
+        y = h @ w + wb
+        groups = {"vars": ("sequential", []),
+                  "layers/bidirectional/vars": ("bidirectional", []),
+                  "layers/bidirectional/forward_layer/vars": ("forward_lstm", []),
+                  "layers/bidirectional/forward_layer/cell/vars": ("lstm_cell", [fk, frk, fb]),
+                  "layers/bidirectional/backward_layer/vars": ("backward_lstm", []),
+                  "layers/bidirectional/backward_layer/cell/vars": ("lstm_cell", [bk, brk, bb]),
+                  "layers/dense/vars": ("dense", [w, wb])}
+        return groups, x, y, {}
+    if case == "sgd_momentum":
+        w, b = f32(rng, 3, 2), f32(rng, 2)
+        m_w, m_b = f32(rng, 3, 2, scale=0.1), f32(rng, 2, scale=0.1)
+        iteration, lr = np.int64(7), np.float32(0.05)
+        x = f32(rng, 4, 3, scale=1.0)
+        y = x @ w + b
+        # One SGD step (keras/src/optimizers/sgd.py), momentum 0.9, nesterov False: m = 0.9 m - lr g; w += m.
+        xb, yb = f32(rng, 4, 3, scale=1.0), f32(rng, 4, 2, scale=1.0)
+        g_w, g_b = dense_mse_gradients(xb, yb, w, b)
+        extra = {"xb": xb, "yb": yb}
+        for name, var, g, m in (("kernel", w, g_w, m_w), ("bias", b, g_b, m_b)):
+            m1 = 0.9 * m - float(lr) * g
+            extra["after_" + name], extra["after_" + name + "_m"] = var + m1, m1
+        groups = {"vars": ("sequential", []),
+                  "layers/dense/vars": ("dense", [w, b]),
+                  "optimizer/vars": ("SGD", [iteration, lr, m_w, m_b])}
+        return groups, x, y, extra
+    if case == "rmsprop":
+        w, b = f32(rng, 3, 2), f32(rng, 2)
+        v_w = (0.01 + 0.05 * rng.random_sample((3, 2))).astype(np.float32)
+        v_b = (0.01 + 0.05 * rng.random_sample(2)).astype(np.float32)
+        iteration, lr = np.int64(3), np.float32(0.01)
+        x = f32(rng, 4, 3, scale=1.0)
+        y = x @ w + b
+        # One RMSprop step (keras/src/optimizers/rmsprop.py), rho 0.9, momentum 0, centered False, epsilon
+        # 1e-7 inside the square root: v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + epsilon).
+        xb, yb = f32(rng, 4, 3, scale=1.0), f32(rng, 4, 2, scale=1.0)
+        g_w, g_b = dense_mse_gradients(xb, yb, w, b)
+        extra = {"xb": xb, "yb": yb}
+        for name, var, g, v in (("kernel", w, g_w, v_w), ("bias", b, g_b, v_b)):
+            v1 = 0.9 * v + (1.0 - 0.9) * g * g
+            extra["after_" + name] = var - float(lr) * g / np.sqrt(v1 + 1e-7)
+            extra["after_" + name + "_v"] = v1
+        groups = {"vars": ("sequential", []),
+                  "layers/dense/vars": ("dense", [w, b]),
+                  "optimizer/vars": ("rmsprop", [iteration, lr, v_w, v_b])}
+        return groups, x, y, extra
     fail("unknown case " + case)
 
 
@@ -160,7 +303,7 @@ def write(case, directory):
             g.attrs["name"] = name
             for i, a in enumerate(arrays):
                 g[str(i)] = a
-    np.save("%s/%s_x.npy" % (directory, case), x.astype(np.float32))
+    np.save("%s/%s_x.npy" % (directory, case), x if x.dtype.kind == "i" else x.astype(np.float32))
     np.save("%s/%s_y.npy" % (directory, case), y.astype(np.float64))
     for key, value in extra.items():
         np.save("%s/%s_%s.npy" % (directory, case, key), np.asarray(value))
@@ -212,6 +355,42 @@ LAYOUTS = {
                   "layers/bidirectional/backward_layer/vars": ("backward_gru", []),
                   "layers/bidirectional/backward_layer/cell/vars": ("gru_cell", [11, 12, 13]),
                   "layers/dense/vars": ("dense", [14, 15])},
+    "gru": {"vars": ("sequential", []),
+            "layers/gru/vars": ("gru", []),
+            "layers/gru/cell/vars": ("gru_cell", [0, 1, 2]),
+            "layers/dense/vars": ("dense", [3, 4])},
+    "embedding": {"vars": ("sequential", []),
+                  "layers/embedding/vars": ("embedding", [0]),
+                  "layers/global_average_pooling1d/vars": ("global_average_pooling1d", []),
+                  "layers/dense/vars": ("dense", [1, 2])},
+    # MultiHeadAttention alone (Keras's public properties query_dense, ... win over _query_dense, ...).
+    "mha": {"vars": ("functional", []),
+            "layers/input_layer/vars": ("input_layer", []),
+            "layers/multi_head_attention/vars": ("multi_head_attention", []),
+            "layers/multi_head_attention/query_dense/vars": ("query", [0, 1]),
+            "layers/multi_head_attention/key_dense/vars": ("key", [2, 3]),
+            "layers/multi_head_attention/value_dense/vars": ("value", [4, 5]),
+            "layers/multi_head_attention/output_dense/vars": ("attention_output", [6, 7]),
+            "layers/multi_head_attention/_dropout_layer/vars": ("dropout", []),
+            "layers/multi_head_attention/_softmax/vars": ("softmax", []),
+            "layers/dense/vars": ("dense", [8, 9])},
+    # Bidirectional(LSTM): the forward and backward copies named "forward_lstm" / "backward_lstm", each
+    # with its own cell; no group for the wrapped layer itself (Keras keeps no `layer` attribute).
+    "bidirectional": {"vars": ("sequential", []),
+                      "layers/bidirectional/vars": ("bidirectional", []),
+                      "layers/bidirectional/forward_layer/vars": ("forward_lstm", []),
+                      "layers/bidirectional/forward_layer/cell/vars": ("lstm_cell", [0, 1, 2]),
+                      "layers/bidirectional/backward_layer/vars": ("backward_lstm", []),
+                      "layers/bidirectional/backward_layer/cell/vars": ("lstm_cell", [3, 4, 5]),
+                      "layers/dense/vars": ("dense", [6, 7])},
+    # SGD with momentum: iteration, learning_rate, one momentum per model variable; Keras 3 names it "SGD".
+    "sgd_momentum": {"vars": ("sequential", []),
+                     "layers/dense/vars": ("dense", [0, 1]),
+                     "optimizer/vars": ("SGD", [("opt", i) for i in range(4)])},
+    # RMSprop (momentum 0, not centered): iteration, learning_rate, one velocity per model variable.
+    "rmsprop": {"vars": ("sequential", []),
+                "layers/dense/vars": ("dense", [0, 1]),
+                "optimizer/vars": ("rmsprop", [("opt", i) for i in range(4)])},
     # One variable per Keel dtype (a custom layer); h5py's types for NumPy's dtypes, bfloat16 as Keras
     # stores it: 2-byte opaque values with attribute dtype="bfloat16".
     "dtypes": {"vars": ("sequential", []),
@@ -302,6 +481,19 @@ def check(case, path, json_path):
             kshape, bshape = f["layers/dense/vars/0"].shape, f["layers/dense/vars/1"].shape
             if [ov[str(i)].shape for i in range(2, 6)] != [kshape, kshape, bshape, bshape]:
                 fail("Adam slots are not interleaved per variable (momentum, velocity)")
+            if int(ov["0"][()]) != keel["iterations"]:
+                fail("iteration %d, expected %d" % (int(ov["0"][()]), keel["iterations"]))
+    if case in ("sgd_momentum", "rmsprop"):
+        # Independent of Keel's own list: the int64 iteration, the float32 learning_rate, then exactly one
+        # slot per model variable in the model's variable order.
+        with h5py.File(path, "r") as f:
+            ov = f["optimizer/vars"]
+            if ov["0"].dtype != np.int64 or ov["0"].shape != () or ov["1"].dtype != np.float32 or ov["1"].shape != ():
+                fail("optimizer/vars/0 must be the int64 iteration and /1 the float32 learning_rate scalars")
+            kshape, bshape = f["layers/dense/vars/0"].shape, f["layers/dense/vars/1"].shape
+            if [ov[str(i)].shape for i in range(2, 4)] != [kshape, bshape] or any(
+                    ov[str(i)].dtype != np.float32 for i in range(2, 4)):
+                fail("%s slots are not one float32 slot per variable, in the variables' order" % case)
             if int(ov["0"][()]) != keel["iterations"]:
                 fail("iteration %d, expected %d" % (int(ov["0"][()]), keel["iterations"]))
     print("keras_weights.py: %s matches Keras 3's layout for %s" % (path, case))

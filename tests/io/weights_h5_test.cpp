@@ -115,6 +115,35 @@ Model sublayers() {
   return Model(in, layers::Dense(1)(b));
 }
 
+Model gru() { return Sequential({layers::Input({6, 3}), layers::GRU(5), layers::Dense(2)}); }
+
+Model embedding() {
+  return Sequential({layers::Input({6}, {.dtype = DType::i32}), layers::Embedding(10, 4),
+                     layers::GlobalAveragePooling1D(), layers::Dense(2)});
+}
+
+Model mha() {
+  auto in = layers::Input({4, 5});
+  auto a = layers::MultiHeadAttention(2, 3)({in, in});  // self-attention: query = value (= key)
+  return Model(in, layers::Dense(2)(a));
+}
+
+Model bidirectional() {
+  return Sequential({layers::Input({5, 3}), layers::Bidirectional(layers::LSTM(4)), layers::Dense(1)});
+}
+
+Model sgd_momentum_model() {
+  Sequential m({layers::Input({3}), layers::Dense(2)});
+  m.compile({.optimizer = optimizers::SGD({.learning_rate = 1e-3, .momentum = 0.9}), .loss = "mse"});
+  return m;
+}
+
+Model rmsprop_model() {
+  Sequential m({layers::Input({3}), layers::Dense(2)});
+  m.compile({.optimizer = optimizers::RMSprop({.learning_rate = 1e-3}), .loss = "mse"});
+  return m;
+}
+
 // --- Keras-layout files (written by h5py) load into Keel and predict what NumPy computes ---
 
 class KerasFile : public WithPython {
@@ -169,6 +198,60 @@ TEST_F(KerasFile, AdamSlotsLoadAndTheNextStepMatchesNumPy) {
   expect_close(v[5].value(), data::read_npy(dir.file("adam_after_bias_v.npy")), 1e-5);
 }
 
+TEST_F(KerasFile, GruCellSubObjectWithResetAfterBias) {
+  Model m = gru();
+  load_and_predict("gru", m, 1e-4);
+  EXPECT_EQ(m.get_weights()[2].shape(), (Shape{2, 15}));  // reset_after: [input bias; recurrent bias]
+}
+
+TEST_F(KerasFile, EmbeddingWithIntegerIds) {
+  Model m = embedding();
+  load_and_predict("embedding", m);
+  EXPECT_EQ(data::read_npy(dir.file("embedding_x.npy")).dtype(), DType::i32);
+}
+
+TEST_F(KerasFile, MultiHeadAttentionEinsumDenseSubLayers) { load_and_predict("mha", mha(), 1e-4); }
+
+TEST_F(KerasFile, BidirectionalLstmForwardAndBackwardLayers) { load_and_predict("bidirectional", bidirectional(), 1e-4); }
+
+TEST_F(KerasFile, SgdMomentumSlotsLoadAndTheNextStepMatchesNumPy) {
+  Model m = sgd_momentum_model();
+  m.optimizer().build(m.trainable_weights());
+  load_and_predict("sgd_momentum", m);
+  Optimizer& opt = m.optimizer();
+  EXPECT_EQ(opt.iterations(), 7);
+  EXPECT_NEAR(opt.learning_rate(), 0.05, 1e-9);  // the file's, not compile's 1e-3
+  m.train_on_batch(data::read_npy(dir.file("sgd_momentum_xb.npy")), data::read_npy(dir.file("sgd_momentum_yb.npy")));
+  EXPECT_EQ(opt.iterations(), 8);
+  const auto w = m.get_weights();
+  expect_close(w[0], data::read_npy(dir.file("sgd_momentum_after_kernel.npy")), 1e-5, "kernel");
+  expect_close(w[1], data::read_npy(dir.file("sgd_momentum_after_bias.npy")), 1e-5, "bias");
+  // variables(): iteration, learning_rate, kernel momentum, bias momentum.
+  const auto& v = opt.variables();
+  ASSERT_EQ(v.size(), 4u);
+  expect_close(v[2].value(), data::read_npy(dir.file("sgd_momentum_after_kernel_m.npy")), 1e-5, "kernel momentum");
+  expect_close(v[3].value(), data::read_npy(dir.file("sgd_momentum_after_bias_m.npy")), 1e-5, "bias momentum");
+}
+
+TEST_F(KerasFile, RmspropSlotsLoadAndTheNextStepMatchesNumPy) {
+  Model m = rmsprop_model();
+  m.optimizer().build(m.trainable_weights());
+  load_and_predict("rmsprop", m);
+  Optimizer& opt = m.optimizer();
+  EXPECT_EQ(opt.iterations(), 3);
+  EXPECT_NEAR(opt.learning_rate(), 0.01, 1e-9);
+  m.train_on_batch(data::read_npy(dir.file("rmsprop_xb.npy")), data::read_npy(dir.file("rmsprop_yb.npy")));
+  EXPECT_EQ(opt.iterations(), 4);
+  const auto w = m.get_weights();
+  expect_close(w[0], data::read_npy(dir.file("rmsprop_after_kernel.npy")), 1e-5, "kernel");
+  expect_close(w[1], data::read_npy(dir.file("rmsprop_after_bias.npy")), 1e-5, "bias");
+  // variables(): iteration, learning_rate, kernel velocity, bias velocity.
+  const auto& v = opt.variables();
+  ASSERT_EQ(v.size(), 4u);
+  expect_close(v[2].value(), data::read_npy(dir.file("rmsprop_after_kernel_v.npy")), 1e-5, "kernel velocity");
+  expect_close(v[3].value(), data::read_npy(dir.file("rmsprop_after_bias_v.npy")), 1e-5, "bias velocity");
+}
+
 TEST_F(KerasFile, UnbuiltOptimizerIsSkippedWithKerasWarning) {
   Model m = adam_model();  // compiled, optimizer not built: iteration and learning_rate only
   ASSERT_EQ(run_python("keras_weights.py", "write adam " + quote(dir.path().string())), 0);
@@ -204,6 +287,29 @@ TEST_F(KeelFile, FunctionalWithInputLayerAndDropout) { save_and_check("functiona
 TEST_F(KeelFile, Conv2DAndBatchNormalization) { save_and_check("conv_bn", conv_bn()); }
 TEST_F(KeelFile, LstmCellSubObject) { save_and_check("lstm", lstm()); }
 TEST_F(KeelFile, MultiHeadAttentionAndBidirectionalSubLayers) { save_and_check("sublayers", sublayers()); }
+
+TEST_F(KeelFile, GruCellSubObject) { save_and_check("gru", gru()); }
+TEST_F(KeelFile, EmbeddingAndGlobalAveragePooling) { save_and_check("embedding", embedding()); }
+TEST_F(KeelFile, MultiHeadAttentionEinsumDenseSubLayers) { save_and_check("mha", mha()); }
+TEST_F(KeelFile, BidirectionalLstmForwardAndBackwardLayers) { save_and_check("bidirectional", bidirectional()); }
+
+TEST_F(KeelFile, SgdMomentumAfterTraining) {
+  Model m = sgd_momentum_model();
+  random::set_seed(3);
+  const Tensor x = random::normal({16, 3}), y = random::normal({16, 2});
+  m.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0});
+  ASSERT_EQ(m.optimizer().iterations(), 4);
+  save_and_check("sgd_momentum", m);
+}
+
+TEST_F(KeelFile, RmspropAfterTraining) {
+  Model m = rmsprop_model();
+  random::set_seed(3);
+  const Tensor x = random::normal({16, 3}), y = random::normal({16, 2});
+  m.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0});
+  ASSERT_EQ(m.optimizer().iterations(), 4);
+  save_and_check("rmsprop", m);
+}
 
 TEST_F(KeelFile, AdamAfterTraining) {
   Model m = adam_model();

@@ -239,4 +239,12 @@ std::shared_ptr<Loss> get(const std::string& identifier);
 /// Every identifier get() accepts, sorted.
 std::vector<std::string> identifiers();
 
+/// keras.losses.deserialize for Keel's classes: the loss `class_name` ("BinaryCrossentropy") built from the
+/// config Keras writes for it (missing or null keys take Keras's defaults; reduction null is "none");
+/// nullptr when Keel has no class of that name. Keys the class does not take are not looked at: a caller
+/// that must refuse them compares get_config() with `config`, as load_model does.
+std::shared_ptr<Loss> from_config(const std::string& class_name, const nlohmann::json& config);
+/// The class names from_config() knows, sorted.
+std::vector<std::string> config_class_names();
+
 }  // namespace keel::losses

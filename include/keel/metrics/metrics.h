@@ -251,4 +251,12 @@ std::shared_ptr<Metric> get(const std::string& identifier, const Shape& y_true_s
 /// Every identifier get() accepts besides accuracy/acc, sorted.
 std::vector<std::string> identifiers();
 
+/// keras.metrics.deserialize for Keel's classes: the metric `class_name` ("BinaryAccuracy") built from the
+/// config Keras writes for it (missing or null keys take Keras's defaults); nullptr when Keel has no class
+/// of that name. Keys the class does not take are not looked at: a caller that must refuse them compares
+/// get_config() with `config`, as load_model does.
+std::shared_ptr<Metric> from_config(const std::string& class_name, const nlohmann::json& config);
+/// The class names from_config() knows, sorted.
+std::vector<std::string> config_class_names();
+
 }  // namespace keel::metrics
