@@ -6,6 +6,7 @@
 //   KIND: keras    load_model on .keras archives (zip; CRC-checked entries)
 //         config   config.json text inside a well-formed .keras archive (reaches the JSON and config code)
 //         weights  load_weights on .weights.h5 files (HDF5)
+//         legacy   load_model on legacy .h5 model files (HDF5 attributes holding JSON, weights by layer name)
 //         npy      data::read_npy on .npy files
 // `fuzz_readers KIND replay FILE` reads one kept input (to debug a finding).
 // Prints one line of counts at the end: iterations, loaded, keel errors by kind, findings.
@@ -102,7 +103,7 @@ class Mutator {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: fuzz_readers keras|config|weights|npy ITERATIONS [SEED] | KIND replay FILE"
+    std::fprintf(stderr, "usage: fuzz_readers keras|config|weights|legacy|npy ITERATIONS [SEED] | KIND replay FILE"
                          " (scratch dir: $FUZZ_DIR or .)\n");
     return 2;
   }
@@ -115,11 +116,13 @@ int main(int argc, char** argv) {
   Model model = seed_model();
   model.save(scratch + "/seed.keras");
   model.save_weights(scratch + "/seed.weights.h5");
+  model.save(scratch + "/seed.h5");
   data::write_npy(scratch + "/seed.npy", random::normal({3, 4}));
   const std::string keras_bytes = read_file(scratch + "/seed.keras");
   std::string seed_bytes, ext;
   if (kind == "keras") seed_bytes = keras_bytes, ext = ".keras";
   else if (kind == "weights") seed_bytes = read_file(scratch + "/seed.weights.h5"), ext = ".weights.h5";
+  else if (kind == "legacy") seed_bytes = read_file(scratch + "/seed.h5"), ext = ".h5";
   else if (kind == "npy") seed_bytes = read_file(scratch + "/seed.npy"), ext = ".npy";
   else if (kind == "config") {
     zip_t* z = zip_open((scratch + "/seed.keras").c_str(), ZIP_RDONLY, nullptr);
@@ -145,7 +148,7 @@ int main(int argc, char** argv) {
     if (kind == "config" && !replay) input = archive_with_config(keras_bytes, input, scratch);
     write_file(current, input);
     try {
-      if (kind == "keras" || kind == "config") saving::load_model(current);
+      if (kind == "keras" || kind == "config" || kind == "legacy") saving::load_model(current);
       else if (kind == "weights") model.load_weights(current);
       else data::read_npy(current);
       ++outcomes["loaded"];
