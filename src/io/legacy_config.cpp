@@ -3,7 +3,8 @@
 //
 // Note [Keras 2's dialect]
 // Keras 2 (2.0 to 2.15, standalone and tf.keras) wrote the same layers with other spellings:
-//   - objects as {"class_name", "config"} without `module`/`registered_name` (Keel's checks ignore those);
+//   - objects as {"class_name", "config"} without `module`/`registered_name` (Keel's checks ignore those),
+//     initializers even without "config" (their defaults);
 //   - Sequential configs as a bare list of layers (Keras 2.0-2.2) and the input shape as the first layer's
 //     `batch_input_shape` instead of an InputLayer (other layers' copies were ignored); InputLayer's
 //     `batch_input_shape` for `batch_shape`;
@@ -52,6 +53,9 @@ void translate_dtype(json& config) {
 void translate_initializers(json& config) {
   for (auto& [key, value] : config.items()) {
     if (key.size() < 12 || key.compare(key.size() - 12, 12, "_initializer") != 0) continue;
+    // Keras 2 could write an initializer without a config ({"class_name": "Zeros"}): its defaults.
+    if (value.is_object() && value.contains("class_name") && !value.contains("config") && !value.contains("module"))
+      value["config"] = json::object();
     if (!is_object_entry(value) || value.contains("module")) continue;
     // Keras 3's names for the initializers Keras 2 called Orthogonal and Identity.
     if (value.at("class_name") == "Orthogonal") value["class_name"] = "OrthogonalInitializer";

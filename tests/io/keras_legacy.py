@@ -9,7 +9,8 @@ saver) written and read with h5py, json and NumPy only (Debian's /usr/bin/python
         tf2          tf.keras 2.15 Sequential: InputLayer + Dense relu + Dense sigmoid; Adam as "Custom>Adam",
                      MeanMetricWrapper accuracy; optimizer_weights in Keras 2's OptimizerV2 layout
         keras20      Keras 2.0: the Sequential config a bare list, the input shape as the first layer's
-                     batch_input_shape, VarianceScaling initializers, Dropout, Adam with `lr` and `decay`
+                     batch_input_shape, VarianceScaling initializers (and one with no config), Dropout, Adam
+                     with `lr` and `decay`
         functional   tf.keras 2.3 "Model": two inputs, a shared Dense called on both (node indices 0, 1),
                      Concatenate, two outputs; Keras 2's inbound node lists
         conv_bn      Conv2D + BatchNormalization(axis=[3]) + Flatten + Dense
@@ -153,7 +154,7 @@ def case_keras20(d, rng):
     first = dense("dense_1", 6, "tanh", {"batch_input_shape": [None, 3], "kernel_initializer": vs})
     drop = {"class_name": "Dropout", "config": {"name": "dropout_1", "trainable": True, "rate": 0.25,
                                                 "noise_shape": None, "seed": None}}
-    second = dense("dense_2", 2, "softmax", {"kernel_initializer": vs})
+    second = dense("dense_2", 2, "softmax", {"kernel_initializer": vs, "bias_initializer": {"class_name": "Zeros"}})
     del second["config"]["dtype"]  # Keras 2.0 wrote dtype for the first layer only
     config = {"class_name": "Sequential", "config": [first, drop, second]}
     training = {"optimizer_config": {"class_name": "Adam", "config": {
