@@ -112,7 +112,13 @@ struct BackupAndRestoreOptions {
 /// optimizer is built, the variables loaded and fit resumes at the saved point (overriding
 /// FitOptions::initial_epoch). on_train_end (fit finished or stopped early, not an exception) removes
 /// `backup_dir` with everything in it when delete_checkpoint. The directory must not hold anything else.
-/// See docs/saving.md for what is not exact (steps_per_epoch, repeated Datasets, strategies).
+/// Under a multi-process strategy (MultiWorkerMirroredStrategy) every worker passes a BackupAndRestore
+/// and they resume together, exactly: the chief (rank 0) alone reads, writes and deletes `backup_dir`;
+/// each backup gathers every worker's own state (generator, metric accumulators, callback and input
+/// states) into the chief's metadata ("num_workers", and "workers" for ranks 1 on), and a restart
+/// broadcasts the chief's backup (metadata and variables) to the others, each of which resumes with its
+/// own part. It must be resumed by as many workers as wrote it (ValueError otherwise).
+/// See docs/saving.md for what is not exact (steps_per_epoch, repeated Datasets).
 class BackupAndRestore : public Callback {
  public:
   explicit BackupAndRestore(std::string backup_dir, BackupAndRestoreOptions options = {});
@@ -130,13 +136,19 @@ class BackupAndRestore : public Callback {
   int64_t restored_batch() const { return restored_batch_; }
   /// Whether the last restore had to fall back to the `.bkp` pair.
   bool restored_from_previous() const { return restored_from_previous_; }
-  /// How many backups the last fit wrote.
+  /// How many backups the last fit wrote (0 on a worker other than the chief, which writes none).
   int64_t backups_written() const { return backups_written_; }
 
  private:
+  struct Loaded;  // what the files held (backup_and_restore.cpp)
   void restore();
-  void restore_from(bool previous);
+  /// Reads backup_dir (falling back to the .bkp pair) and loads the weights into the model.
+  Loaded load();
+  Loaded load_from(bool previous);
+  /// Resumes fit from what was loaded, with this worker's part of the state.
+  void apply(Loaded loaded);
   /// Backs up for resuming at `epoch`: after its batch `batch` (mid-epoch), or at its start (batch -1).
+  /// Under a multi-process strategy every worker calls it (a collective) and the chief writes.
   void save(int epoch, int64_t batch);
 
   std::string backup_dir_;
