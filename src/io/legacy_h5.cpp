@@ -257,6 +257,89 @@ Assignments match_by_name(const ModelImpl& model, const SavedWeights& saved, con
   return out;
 }
 
+// Note [Keras 2's optimizer state]
+// Keras 2's optimizers stored other variables than Keras 3's (and Keel's): no learning-rate variable, and
+// names ending ":0". tf.keras up to 2.10 (OptimizerV2) wrote "Adam/iter:0", then one group per slot, each
+// in the order of the model's trainable variables: "Adam/dense/kernel/m:0", ..., "Adam/dense/kernel/v:0",
+// ...; tf.keras 2.11+ wrote "Adam/iteration:0" and the slots interleaved per variable,
+// "Adam/m/dense/kernel:0", "Adam/v/dense/kernel:0". The update rules are the same as Keras 3's for the
+// optimizers below, so their state maps onto Keel's slots: the iteration count, and each saved slot
+// (by its Keras 2 name) into Keel's slot of the same model variable (by position among the trainable
+// variables, checked by shape). The learning rate comes from the training_config. Keras 3 does not map
+// them (it starts a fresh optimizer); Keel does where every variable finds its place, and otherwise falls
+// back to Keras 3's behaviour.
+std::string keras3_slot(const std::string& optimizer_class, const std::string& keras2_slot) {
+  static const std::map<std::string, std::map<std::string, std::string>> slots = {
+      {"Adam", {{"m", "momentum"}, {"v", "velocity"}, {"vhat", "velocity_hat"}}},
+      {"SGD", {{"momentum", "momentum"}, {"m", "momentum"}}},
+      {"RMSprop",
+       {{"rms", "velocity"}, {"velocity", "velocity"}, {"momentum", "momentum"}, {"mg", "average_gradient"},
+        {"average_gradient", "average_gradient"}}},
+      {"Adagrad", {{"accumulator", "accumulator"}}},
+  };
+  auto it = slots.find(optimizer_class);
+  if (it == slots.end()) return {};
+  auto slot = it->second.find(keras2_slot);
+  return slot == it->second.end() ? std::string() : slot->second;
+}
+
+// The assignments that put a Keras 2 optimizer_weights group into `optimizer`; nullopt when it is not one
+// or does not fit entirely.
+std::optional<Assignments> keras2_optimizer_state(const Optimizer& optimizer, const SavedGroup& saved) {
+  const std::vector<Variable>& vars = optimizer.variables();
+  const std::vector<Variable>& model_vars = optimizer.trainable_variables();
+  auto keel_variable = [&](const std::string& name) -> const Variable* {
+    for (const Variable& v : vars)
+      if (v.name() == name) return &v;
+    return nullptr;
+  };
+  Assignments out;
+  std::map<std::string, size_t> seen_per_slot;  // OptimizerV2: the position within the slot's group
+  bool iteration = false;
+  for (size_t i = 0; i < saved.weight_names.size(); ++i) {
+    std::string name = saved.weight_names[i];
+    if (name.size() < 2 || name.compare(name.size() - 2, 2, ":0") != 0) return std::nullopt;
+    name.resize(name.size() - 2);
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+      const size_t slash = name.find('/', start);
+      parts.push_back(name.substr(start, slash - start));
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    const Tensor& value = saved.values[i];
+    if (parts.size() == 2 && (parts[1] == "iter" || parts[1] == "iteration" || parts[1] == "iterations")) {
+      if (value.numel() != 1) return std::nullopt;
+      out.emplace_back(vars[0], value.astype(vars[0].dtype()).reshape(vars[0].shape()));
+      iteration = true;
+      continue;
+    }
+    if (parts.size() < 3) return std::nullopt;
+    // tf.keras 2.11+: "<opt>/<slot>/<variable path>"; OptimizerV2: "<opt>/<variable path>/<slot>".
+    std::string slot = keras3_slot(optimizer.class_name(), parts[1]);
+    const bool interleaved = !slot.empty() && keras3_slot(optimizer.class_name(), parts.back()).empty();
+    if (!interleaved) slot = keras3_slot(optimizer.class_name(), parts.back());
+    if (slot.empty()) return std::nullopt;
+    const size_t index = seen_per_slot[slot]++;  // both layouts list each slot in the variables' order
+    if (index >= model_vars.size()) return std::nullopt;
+    std::string keel_name = model_vars[index].path();
+    std::replace(keel_name.begin(), keel_name.end(), '/', '_');
+    const Variable* target = keel_variable(keel_name + "_" + slot);
+    if (target == nullptr || target->shape() != value.shape() || !same_kind(target->dtype(), value.dtype()))
+      return std::nullopt;
+    out.emplace_back(*target, value);
+  }
+  // Every slot of every variable, and the iteration count, must have come from the file.
+  size_t slots = 0;
+  for (const auto& [slot, count] : seen_per_slot) {
+    if (count != model_vars.size()) return std::nullopt;
+    slots += count;
+  }
+  const size_t keel_slots = vars.size() - 2;  // all but iteration and learning_rate
+  if (!iteration || slots != keel_slots) return std::nullopt;
+  return out;
+}
+
 void assign_all(const Assignments& assignments) {
   for (const auto& [var, value] : assignments) var.assign(value);
 }
@@ -373,14 +456,19 @@ Model load_legacy_model(const std::string& path, const LoadOptions& options) {
   }
   Assignments assignments = match_by_position(impl, saved, path, false);
   if (optimizer_saved) {
-    // keras: the optimizer state loads when it fits; otherwise a warning and a fresh optimizer.
+    // keras: the optimizer state loads when it fits; otherwise a warning and a fresh optimizer. Keel also
+    // maps Keras 2's layouts (Note [Keras 2's optimizer state]).
     const std::vector<Variable> vars = impl.optimizer().variables();
     bool fits = vars.size() == optimizer_saved->values.size();
     for (size_t i = 0; fits && i < vars.size(); ++i)
       fits = vars[i].shape() == optimizer_saved->values[i].shape() &&
              same_kind(vars[i].dtype(), optimizer_saved->values[i].dtype());
+    std::optional<Assignments> keras2;
+    if (!fits) keras2 = keras2_optimizer_state(impl.optimizer(), *optimizer_saved);
     if (fits) {
       for (size_t i = 0; i < vars.size(); ++i) assignments.emplace_back(vars[i], optimizer_saved->values[i]);
+    } else if (keras2) {
+      assignments.insert(assignments.end(), keras2->begin(), keras2->end());
     } else {
       std::cerr << "WARNING: Error in loading the saved optimizer state from '" << path << "' (the file holds "
                 << optimizer_saved->values.size() << " optimizer variables, Keel's " << impl.optimizer().class_name()

@@ -7,7 +7,9 @@ saver) written and read with h5py, json and NumPy only (Debian's /usr/bin/python
                                     Keras 2's `dense/kernel:0` names), an input DIR/CASE_x*.npy and what NumPy
                                     computes from the weights, DIR/CASE_y.npy. CASE:
         tf2          tf.keras 2.15 Sequential: InputLayer + Dense relu + Dense sigmoid; Adam as "Custom>Adam",
-                     MeanMetricWrapper accuracy; optimizer_weights in Keras 2's OptimizerV2 layout
+                     MeanMetricWrapper accuracy; optimizer_weights in Keras 2's OptimizerV2 layout (iter, every
+                     m, every v) and, in DIR/tf211.h5, tf.keras 2.11's (iteration, m and v per variable); a
+                     batch DIR/tf2_xb.npy, tf2_yb.npy and the weights after one Adam step, tf2_after_<i>.npy
         keras20      Keras 2.0: the Sequential config a bare list, the input shape as the first layer's
                      batch_input_shape, VarianceScaling initializers (and one with no config), Dropout, Adam
                      with `lr` and `decay`
@@ -19,7 +21,8 @@ saver) written and read with h5py, json and NumPy only (Debian's /usr/bin/python
                      third layer `extra` of no use to it
   keras_legacy.py bad KIND FILE     lambda (a Lambda layer with marshalled bytecode), no_config (weights
                                     only), bad_json, missing_group (layer_names lists a layer with no group),
-                                    layer_count (one saved layer too few)
+                                    layer_count (one saved layer too few), partial_optimizer (Keras 2 Adam
+                                    state missing a slot)
   keras_legacy.py chunks FILE      checks that FILE's model_weights splits a long layer_names list into
                                     layer_names0, layer_names1, ... of at most 64512 bytes each.
   keras_legacy.py check FILE DIR    checks a legacy file Keel saved from the model of legacy_h5_test.cpp's
@@ -127,6 +130,25 @@ def write_model_file(path, model_config, training_config, layers, version, optim
 
 # ----------------------------------------------------------------------------- the cases
 
+def adam_step_bce(params, m, v, iteration, lr, xb, yb, eps=1e-7):
+    """One Keras Adam step on the mean binary cross-entropy of Dense relu -> Dense sigmoid."""
+    w1, b1, w2, b2 = [f64(p) for p in params]
+    h_pre = f64(xb) @ w1 + b1
+    h = relu(h_pre)
+    p = sigmoid(h @ w2 + b2)
+    dz = (p - yb) / xb.shape[0]
+    dh = (dz @ w2.T) * (h_pre > 0)
+    grads = [f64(xb).T @ dh, dh.sum(axis=0), h.T @ dz, dz.sum(axis=0)]
+    t = float(iteration) + 1
+    alpha = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+    out = []
+    for pi, g, mi, vi in zip([w1, b1, w2, b2], grads, m, v):
+        mi = f64(mi) + (g - mi) * (1 - 0.9)
+        vi = f64(vi) + (g * g - vi) * (1 - 0.999)
+        out.append((pi - alpha * mi / (np.sqrt(vi) + eps)).astype(np.float32))
+    return out
+
+
 def case_tf2(d, rng):
     w1, b1, w2, b2 = f32(rng, 4, 8), f32(rng, 8, scale=0.1), f32(rng, 8, 1), f32(rng, 1, scale=0.1)
     config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
@@ -137,14 +159,29 @@ def case_tf2(d, rng):
                 "loss_weights": None, "optimizer_config": adam_tf2()}
     layers = [("dense", [("dense/kernel:0", w1), ("dense/bias:0", b1)]),
               ("dense_1", [("dense_1/kernel:0", w2), ("dense_1/bias:0", b2)])]
-    # Keras 2's OptimizerV2 slots: the iteration count, then every `m`, then every `v` (no learning rate).
+    # Keras 2's OptimizerV2 state: the iteration count, then every `m`, then every `v` (no learning rate).
+    params = [w1, b1, w2, b2]
+    m = [f32(rng, *p.shape, scale=0.01) for p in params]
+    v = [(0.001 * rng.random_sample(p.shape)).astype(np.float32) for p in params]
+    names = [n for _, ws in layers for n, _ in ws]
     optimizer = [("Adam/iter:0", np.int64(7))]
-    optimizer += [("Adam/%s/m:0" % n, np.zeros_like(a)) for _, ws in layers for n, a in ws]
-    optimizer += [("Adam/%s/v:0" % n, np.zeros_like(a)) for _, ws in layers for n, a in ws]
+    optimizer += [("Adam/%s/m:0" % n[:-2], a) for n, a in zip(names, m)]
+    optimizer += [("Adam/%s/v:0" % n[:-2], a) for n, a in zip(names, v)]
     write_model_file(d + "/tf2.h5", config, training, layers, "2.15.0", optimizer)
+    # The same state as tf.keras 2.11+ writes it: "Adam/iteration:0", then m and v interleaved per variable.
+    interleaved = [("Adam/iteration:0", np.int64(7))]
+    for n, mi, vi in zip(names, m, v):
+        interleaved += [("Adam/m/%s" % n, mi), ("Adam/v/%s" % n, vi)]
+    write_model_file(d + "/tf211.h5", config, training, layers, "2.15.0", interleaved)
     x = f32(rng, 5, 4, scale=1.0)
     np.save(d + "/tf2_x.npy", x)
     np.save(d + "/tf2_y.npy", sigmoid(relu(f64(x) @ w1 + b1) @ w2 + b2).astype(np.float32))
+    xb = f32(rng, 6, 4, scale=1.0)
+    yb = (rng.random_sample((6, 1)) > 0.5).astype(np.float32)
+    np.save(d + "/tf2_xb.npy", xb)
+    np.save(d + "/tf2_yb.npy", yb)
+    for i, a in enumerate(adam_step_bce(params, m, v, 7, 0.0010000000474974513, xb, yb)):
+        np.save(d + "/tf2_after_%d.npy" % i, a)
 
 
 def case_keras20(d, rng):
@@ -335,6 +372,11 @@ def bad(kind, path):
         write_model_file(path, config, None, layers, "2.15.0")
         with h5py.File(path, "a") as f:
             del f["model_weights/dense"]
+    elif kind == "partial_optimizer":  # Keras 2 Adam state lacking the last `v`: it cannot be mapped
+        training = {"loss": "mse", "metrics": [], "optimizer_config": adam_tf2()}
+        optimizer = [("Adam/iter:0", np.int64(3)), ("Adam/dense/kernel/m:0", np.zeros_like(w)),
+                     ("Adam/dense/bias/m:0", np.zeros_like(b)), ("Adam/dense/kernel/v:0", np.zeros_like(w))]
+        write_model_file(path, config, training, layers, "2.15.0", optimizer)
     elif kind == "layer_count":
         config["config"]["layers"].append(dense("dense_1", 1, "linear"))
         write_model_file(path, config, None, layers, "2.15.0")
