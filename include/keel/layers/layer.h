@@ -13,7 +13,10 @@
 //   class Scale : public UnaryLayer {
 //    public:
 //     Scale() : UnaryLayer("Scale") {}
-//     void build(const Shape& s) override { w_ = add_weight("w", {s.back()}, "ones"); }
+//     void build(const Shape& s) override {
+//       w_ = add_weight("w", {s.back()}, "ones");
+//       UnaryLayer::build(s);  // marks the layer built
+//     }
 //     Tensor call(const Tensor& x, const CallContext&) override { return x * w_.value(); }
 //     Shape compute_output_shape(const Shape& s) const override { return s; }
 //    private:
