@@ -4,6 +4,7 @@
 #include "keel/losses/losses.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
+#include "losses/crossentropy_config.h"
 
 namespace keel::losses {
 
@@ -68,11 +69,7 @@ Tensor BinaryCrossentropy::call(const Tensor& y_true, const Tensor& y_pred) cons
 }
 
 nlohmann::json BinaryCrossentropy::get_config() const {
-  nlohmann::json c = Loss::get_config();
-  c["from_logits"] = options_.from_logits;
-  c["label_smoothing"] = options_.label_smoothing;
-  c["axis"] = options_.axis;
-  return c;
+  return detail::with_crossentropy_config(Loss::get_config(), options_);
 }
 
 CategoricalCrossentropy::CategoricalCrossentropy(CrossentropyOptions options)
@@ -84,11 +81,7 @@ Tensor CategoricalCrossentropy::call(const Tensor& y_true, const Tensor& y_pred)
 }
 
 nlohmann::json CategoricalCrossentropy::get_config() const {
-  nlohmann::json c = Loss::get_config();
-  c["from_logits"] = options_.from_logits;
-  c["label_smoothing"] = options_.label_smoothing;
-  c["axis"] = options_.axis;
-  return c;
+  return detail::with_crossentropy_config(Loss::get_config(), options_);
 }
 
 SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(SparseCrossentropyOptions options)
@@ -110,11 +103,7 @@ Tensor SparseCategoricalCrossentropy::mask(const Tensor& y_true, const Tensor& y
 }
 
 nlohmann::json SparseCategoricalCrossentropy::get_config() const {
-  nlohmann::json c = Loss::get_config();
-  c["from_logits"] = options_.from_logits;
-  c["ignore_class"] = options_.ignore_class ? nlohmann::json(*options_.ignore_class) : nlohmann::json(nullptr);
-  c["axis"] = options_.axis;
-  return c;
+  return detail::with_crossentropy_config(Loss::get_config(), options_);
 }
 
 // --- focal crossentropies ---
@@ -130,14 +119,7 @@ Tensor BinaryFocalCrossentropy::call(const Tensor& y_true, const Tensor& y_pred)
 }
 
 nlohmann::json BinaryFocalCrossentropy::get_config() const {
-  nlohmann::json c = Loss::get_config();
-  c["apply_class_balancing"] = options_.apply_class_balancing;
-  c["alpha"] = options_.alpha;
-  c["gamma"] = options_.gamma;
-  c["from_logits"] = options_.from_logits;
-  c["label_smoothing"] = options_.label_smoothing;
-  c["axis"] = options_.axis;
-  return c;
+  return detail::with_crossentropy_config(Loss::get_config(), options_);
 }
 
 CategoricalFocalCrossentropy::CategoricalFocalCrossentropy(CategoricalFocalCrossentropyOptions options)
@@ -151,13 +133,7 @@ Tensor CategoricalFocalCrossentropy::call(const Tensor& y_true, const Tensor& y_
 }
 
 nlohmann::json CategoricalFocalCrossentropy::get_config() const {
-  nlohmann::json c = Loss::get_config();
-  c["alpha"] = options_.alpha;
-  c["gamma"] = options_.gamma;
-  c["from_logits"] = options_.from_logits;
-  c["label_smoothing"] = options_.label_smoothing;
-  c["axis"] = options_.axis;
-  return c;
+  return detail::with_crossentropy_config(Loss::get_config(), options_);
 }
 
 }  // namespace keel::losses

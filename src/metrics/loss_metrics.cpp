@@ -6,6 +6,7 @@
 #include "keel/losses/losses.h"
 #include "keel/metrics/metrics.h"
 #include "keel/ops/elementwise.h"
+#include "losses/crossentropy_config.h"
 
 namespace keel::metrics {
 
@@ -76,10 +77,7 @@ BinaryCrossentropy::BinaryCrossentropy(BinaryCrossentropyOptions options)
       options_(options) {}
 
 nlohmann::json BinaryCrossentropy::get_config() const {
-  nlohmann::json c = Metric::get_config();
-  c["from_logits"] = options_.from_logits;
-  c["label_smoothing"] = options_.label_smoothing;
-  return c;
+  return losses::detail::with_crossentropy_config(Metric::get_config(), options_);
 }
 
 CategoricalCrossentropy::CategoricalCrossentropy(CategoricalCrossentropyOptions options)
@@ -92,11 +90,7 @@ CategoricalCrossentropy::CategoricalCrossentropy(CategoricalCrossentropyOptions 
       options_(options) {}
 
 nlohmann::json CategoricalCrossentropy::get_config() const {
-  nlohmann::json c = Metric::get_config();
-  c["from_logits"] = options_.from_logits;
-  c["label_smoothing"] = options_.label_smoothing;
-  c["axis"] = options_.axis;
-  return c;
+  return losses::detail::with_crossentropy_config(Metric::get_config(), options_);
 }
 
 SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions options)
@@ -109,10 +103,7 @@ SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(SparseCategoricalCr
       options_(options) {}
 
 nlohmann::json SparseCategoricalCrossentropy::get_config() const {
-  nlohmann::json c = Metric::get_config();
-  c["from_logits"] = options_.from_logits;
-  c["axis"] = options_.axis;
-  return c;
+  return losses::detail::with_crossentropy_config(Metric::get_config(), options_);
 }
 
 }  // namespace keel::metrics

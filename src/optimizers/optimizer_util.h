@@ -8,7 +8,9 @@
 
 namespace keel::optimizers::detail {
 
-/// The common fields every *Options aggregate carries, in Keras's base keyword order.
+/// The common fields every *Options aggregate carries (KEEL_OPTIMIZER_COMMON_FIELDS), in Keras's base keyword
+/// order. A field added to that macro is copied here, read in options_from (registry.cpp) and written by
+/// Optimizer::get_config (optimizer.cpp), the one reader and the one writer of the common config keys.
 template <class Options>
 OptimizerBaseOptions base_options_of(const Options& o) {
   return OptimizerBaseOptions{.weight_decay = o.weight_decay,

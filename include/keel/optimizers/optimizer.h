@@ -49,16 +49,30 @@ class LearningRate {
   std::shared_ptr<LearningRateSchedule> schedule_;
 };
 
-/// The constructor arguments every optimizer shares, after the optimizer's own (Keras's base keywords).
+/// The constructor arguments every optimizer shares, after the optimizer's own (Keras's base keywords, in
+/// Keras's order), declared once here. Each options aggregate of optimizers.h ends with this macro instead
+/// of deriving from a base struct, because a C++20 designated initializer cannot name a base class's
+/// fields: SGD({.learning_rate = 0.1, .momentum = 0.9, .clipnorm = 1.0}) keeps working.
+///   weight_decay                                      decoupled weight decay (none)
+///   clipnorm, clipvalue, global_clipnorm              gradient clipping, at most one of them (none)
+///   use_ema, ema_momentum, ema_overwrite_frequency    moving averages of the weights (off, 0.99, none)
+///   name                                              `default_name` ("": a unique one from the class name)
+#define KEEL_OPTIMIZER_COMMON_FIELDS(default_name)   \
+  std::optional<double> weight_decay = std::nullopt; \
+  KEEL_OPTIMIZER_COMMON_FIELDS_AFTER_WEIGHT_DECAY(default_name)
+/// The same without weight_decay, for AdamW, whose weight_decay comes second (as in Keras).
+#define KEEL_OPTIMIZER_COMMON_FIELDS_AFTER_WEIGHT_DECAY(default_name) \
+  std::optional<double> clipnorm = std::nullopt;                      \
+  std::optional<double> clipvalue = std::nullopt;                     \
+  std::optional<double> global_clipnorm = std::nullopt;               \
+  bool use_ema = false;                                               \
+  double ema_momentum = 0.99;                                         \
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;      \
+  std::string name = default_name
+
+/// The common arguments alone, as the Optimizer base class keeps them.
 struct OptimizerBaseOptions {
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name;
+  KEEL_OPTIMIZER_COMMON_FIELDS("");
 };
 
 /// keras.optimizers.Optimizer. Subclasses create their slot variables in build_slots() and implement

@@ -1,7 +1,8 @@
 // The built-in optimizers (keras.optimizers): SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam.
 // Each is built from an options aggregate whose fields follow Keras's keyword order: learning_rate, the
 // optimizer's own arguments, then the common ones (weight_decay, clipnorm, clipvalue, global_clipnorm,
-// use_ema, ema_momentum, ema_overwrite_frequency, name). Defaults are Keras's.
+// use_ema, ema_momentum, ema_overwrite_frequency, name), declared by KEEL_OPTIMIZER_COMMON_FIELDS
+// (optimizer.h). Defaults are Keras's.
 //   optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9, .nesterov = true});
 //   optimizers::Adam({.learning_rate = optimizers::schedules::ExponentialDecay(
 //                         {.initial_learning_rate = 0.1, .decay_steps = 100, .decay_rate = 0.96})});
@@ -23,14 +24,7 @@ struct SGDOptions {
   LearningRate learning_rate = 0.01;
   double momentum = 0.0;  // in [0, 1]
   bool nesterov = false;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "SGD";
+  KEEL_OPTIMIZER_COMMON_FIELDS("SGD");
 };
 /// momentum 0: w −= η·g. Else v ← μ·v − η·g; w += v, or with nesterov w += μ·v − η·g (v already updated).
 class SGD : public Optimizer {
@@ -57,14 +51,7 @@ struct AdamOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
   bool amsgrad = false;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "adam";
+  KEEL_OPTIMIZER_COMMON_FIELDS("adam");
 };
 /// α = η·sqrt(1−β2^t)/(1−β1^t); m += (g−m)(1−β1); v += (g²−v)(1−β2); w −= α·m/(sqrt(v)+ε), with
 /// t = iterations+1 and ε outside the square root ("epsilon hat"). amsgrad uses v̂ = max(v̂, v) for v.
@@ -92,13 +79,7 @@ struct AdamWOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
   bool amsgrad = false;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "adamw";
+  KEEL_OPTIMIZER_COMMON_FIELDS_AFTER_WEIGHT_DECAY("adamw");
 };
 /// Adam with decoupled weight decay: w −= w·wd·η before the Adam step.
 class AdamW : public Adam {
@@ -114,14 +95,7 @@ struct RMSpropOptions {
   double momentum = 0.0;
   double epsilon = 1e-7;
   bool centered = false;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "rmsprop";
+  KEEL_OPTIMIZER_COMMON_FIELDS("rmsprop");
 };
 /// v ← ρv + (1−ρ)g²; centered: a ← ρa + (1−ρ)g, den = v − a² + ε, else den = v + ε; inc = η·g/sqrt(den)
 /// (ε inside the root); momentum > 0: m ← μm + inc, w −= m; else w −= inc.
@@ -145,14 +119,7 @@ struct AdagradOptions {
   LearningRate learning_rate = 0.001;
   double initial_accumulator_value = 0.1;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "adagrad";
+  KEEL_OPTIMIZER_COMMON_FIELDS("adagrad");
 };
 /// a += g²; w −= η·g/sqrt(a + ε); the accumulator starts at initial_accumulator_value.
 class Adagrad : public Optimizer {
@@ -174,14 +141,7 @@ struct AdadeltaOptions {
   LearningRate learning_rate = 0.001;
   double rho = 0.95;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "adadelta";
+  KEEL_OPTIMIZER_COMMON_FIELDS("adadelta");
 };
 /// A ← ρA + (1−ρ)g²; Δ = −sqrt(D+ε)·g/sqrt(A+ε); D ← ρD + (1−ρ)Δ²; w += η·Δ.
 class Adadelta : public Optimizer {
@@ -204,14 +164,7 @@ struct AdamaxOptions {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "adamax";
+  KEEL_OPTIMIZER_COMMON_FIELDS("adamax");
 };
 /// m += (g−m)(1−β1); u = max(β2·u, |g|); w −= η·m/((1−β1^t)(u+ε)).
 class Adamax : public Optimizer {
@@ -234,14 +187,7 @@ struct NadamOptions {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
-  std::optional<double> weight_decay = std::nullopt;
-  std::optional<double> clipnorm = std::nullopt;
-  std::optional<double> clipvalue = std::nullopt;
-  std::optional<double> global_clipnorm = std::nullopt;
-  bool use_ema = false;
-  double ema_momentum = 0.99;
-  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
-  std::string name = "nadam";
+  KEEL_OPTIMIZER_COMMON_FIELDS("nadam");
 };
 /// Adam with Nesterov momentum (Dozat). Per step P ← P·μ_t (one scalar variable, "u_product", starting
 /// at 1), μ_t = β1(1 − ½·0.96^t); m̂ = μ_{t+1}·m/(1 − P·μ_{t+1}) + (1−μ_t)·g/(1 − P);

@@ -1,0 +1,203 @@
+// The RNN loop (RNNImpl: the sequence through a cell, one step at a time) and the layers built on it,
+// keras.layers.SimpleRNN / LSTM / GRU.
+#include <nlohmann/json.hpp>
+
+#include "keel/layers/recurrent.h"
+#include "keel/ops/elementwise.h"
+#include "keel/ops/manipulation.h"
+#include "keel/ops/nn.h"
+#include "layers/config_util.h"
+#include "layers/rnn_util.h"
+
+namespace keel::layers {
+
+// --- RNNImpl ---
+
+RNNImpl::RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNLoopOptions loop, std::string name)
+    : Layer(std::move(class_name), std::move(name)), cell_(std::move(cell)), loop_(loop) {
+  if (loop_.stateful)
+    throw UnimplementedError(this->class_name() + " \"" + this->name() +
+                             "\": stateful=true is not implemented in Keel; only stateful=false is supported");
+  input_spec_ = {detail::rank_spec(3)};
+  track(cell_, "cell");
+}
+
+void RNNImpl::build(const std::vector<Shape>& input_shapes) {
+  const Shape& s = input_shapes.at(0);
+  KEEL_CHECK(s.size() == 3, ShapeError, "Layer \"", name(),
+             "\" expects a (batch, timesteps, features) input, received ", partial_shape_str(s));
+  KEEL_CHECK(s[2] != kUnknownDim, ShapeError, "Layer \"", name(), "\": the feature dimension of the input shape ",
+             partial_shape_str(s), " must be known to build it");
+  if (!cell_->built()) {
+    std::vector<Shape> cell_shapes{{s[0], s[2]}};
+    for (size_t i = 0; i < cell_->state_count(); ++i) cell_shapes.push_back({s[0], cell_->units()});
+    cell_->build(cell_shapes);
+  }
+  input_spec_ = {detail::rank_spec(3, {{-1, s[2]}})};
+  set_variable_paths("");  // "lstm/lstm_cell/kernel", as Keras names the cell's variables
+  Layer::build(input_shapes);
+}
+
+std::vector<Tensor> RNNImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  Tensor x = inputs[0];
+  const int64_t batch = x.shape()[0], steps = x.shape()[1], features = x.shape()[2];
+  KEEL_CHECK(steps > 0, ValueError, "Layer \"", name(),
+             "\" received an input with no time steps: ", shape_str(x.shape()));
+  const double rate = cell_->dropout();
+  if (ctx.training && rate > 0.0 && rate < 1.0)
+    x = x * ops::expand_dims(detail::dropout_mask(batch, features, rate), 1);  // one mask for every step
+
+  // The input projection of every step at once; only the recurrent matmul stays inside the loop.
+  const Tensor projected = cell_->project_inputs(x);
+  const int64_t width = projected.shape()[2];
+  std::vector<Tensor> states(cell_->state_count(), zeros({batch, cell_->units()}));
+  std::vector<Tensor> outputs;
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t t = loop_.go_backwards ? steps - 1 - k : k;
+    const Tensor xt = ops::reshape(ops::slice_axis(projected, 1, t, t + 1), {batch, width});
+    states = cell_->step(xt, states);
+    if (loop_.return_sequences) outputs.push_back(states[0]);
+  }
+  std::vector<Tensor> result{loop_.return_sequences ? ops::stack(outputs, 1) : states[0]};
+  if (loop_.return_state) result.insert(result.end(), states.begin(), states.end());
+  return result;
+}
+
+std::vector<Shape> RNNImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  const Shape& s = input_shapes.at(0);
+  KEEL_CHECK(s.size() == 3, ShapeError, "Layer \"", name(),
+             "\" expects a (batch, timesteps, features) input, received ", partial_shape_str(s));
+  const int64_t u = cell_->units();
+  std::vector<Shape> out{loop_.return_sequences ? Shape{s[0], s[1], u} : Shape{s[0], u}};
+  if (loop_.return_state)
+    for (size_t i = 0; i < cell_->state_count(); ++i) out.push_back({s[0], u});
+  return out;
+}
+
+nlohmann::json RNNImpl::get_config() const {
+  nlohmann::json c = cell_->get_config();
+  const nlohmann::json base = Layer::get_config();
+  for (const auto& [key, value] : base.items()) c[key] = value;  // this layer's name, not the cell's
+  c["return_sequences"] = loop_.return_sequences;
+  c["return_state"] = loop_.return_state;
+  c["go_backwards"] = loop_.go_backwards;
+  c["stateful"] = loop_.stateful;
+  c["unroll"] = loop_.unroll;
+  c["zero_output_for_mask"] = false;
+  c["activity_regularizer"] = nullptr;
+  return c;
+}
+
+// --- SimpleRNN / LSTM / GRU ---
+
+SimpleRNNImpl::SimpleRNNImpl(int64_t units, SimpleRNNOptions o)
+    : RNNImpl("SimpleRNN",
+              std::make_shared<SimpleRNNCellImpl>(units,
+                                                  SimpleRNNCellOptions{.activation = o.activation,
+                                                                       .use_bias = o.use_bias,
+                                                                       .kernel_initializer = o.kernel_initializer,
+                                                                       .recurrent_initializer = o.recurrent_initializer,
+                                                                       .bias_initializer = o.bias_initializer,
+                                                                       .dropout = o.dropout,
+                                                                       .recurrent_dropout = o.recurrent_dropout,
+                                                                       .name = "simple_rnn_cell"}),
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {}
+
+LSTMImpl::LSTMImpl(int64_t units, LSTMOptions o)
+    : RNNImpl("LSTM",
+              std::make_shared<LSTMCellImpl>(units, LSTMCellOptions{.activation = o.activation,
+                                                                    .recurrent_activation = o.recurrent_activation,
+                                                                    .use_bias = o.use_bias,
+                                                                    .kernel_initializer = o.kernel_initializer,
+                                                                    .recurrent_initializer = o.recurrent_initializer,
+                                                                    .bias_initializer = o.bias_initializer,
+                                                                    .unit_forget_bias = o.unit_forget_bias,
+                                                                    .dropout = o.dropout,
+                                                                    .recurrent_dropout = o.recurrent_dropout,
+                                                                    .name = "lstm_cell"}),
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {}
+
+GRUImpl::GRUImpl(int64_t units, GRUOptions o)
+    : RNNImpl("GRU",
+              std::make_shared<GRUCellImpl>(units, GRUCellOptions{.activation = o.activation,
+                                                                  .recurrent_activation = o.recurrent_activation,
+                                                                  .use_bias = o.use_bias,
+                                                                  .kernel_initializer = o.kernel_initializer,
+                                                                  .recurrent_initializer = o.recurrent_initializer,
+                                                                  .bias_initializer = o.bias_initializer,
+                                                                  .dropout = o.dropout,
+                                                                  .recurrent_dropout = o.recurrent_dropout,
+                                                                  .reset_after = o.reset_after,
+                                                                  .name = "gru_cell"}),
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {}
+
+SimpleRNN::SimpleRNN(int64_t units, SimpleRNNOptions options)
+    : LayerHolder(std::make_shared<SimpleRNNImpl>(units, std::move(options))) {}
+LSTM::LSTM(int64_t units, LSTMOptions options) : LayerHolder(std::make_shared<LSTMImpl>(units, std::move(options))) {}
+GRU::GRU(int64_t units, GRUOptions options) : LayerHolder(std::make_shared<GRUImpl>(units, std::move(options))) {}
+
+// --- registration ---
+
+KEEL_REGISTER_LAYER("SimpleRNN", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      SimpleRNN(
+          c.at("units").get<int64_t>(),
+          SimpleRNNOptions{.activation = detail::activation_from(c),
+                           .use_bias = c.value("use_bias", true),
+                           .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                           .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                           .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                           .dropout = c.value("dropout", 0.0),
+                           .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                           .return_sequences = c.value("return_sequences", false),
+                           .return_state = c.value("return_state", false),
+                           .go_backwards = c.value("go_backwards", false),
+                           .stateful = c.value("stateful", false),
+                           .unroll = c.value("unroll", false),
+                           .name = detail::name_from(c)}),
+      c);
+});
+
+KEEL_REGISTER_LAYER("LSTM", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      LSTM(c.at("units").get<int64_t>(),
+           LSTMOptions{.activation = detail::activation_from(c),
+                       .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
+                       .use_bias = c.value("use_bias", true),
+                       .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                       .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                       .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                       .unit_forget_bias = c.value("unit_forget_bias", true),
+                       .dropout = c.value("dropout", 0.0),
+                       .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                       .return_sequences = c.value("return_sequences", false),
+                       .return_state = c.value("return_state", false),
+                       .go_backwards = c.value("go_backwards", false),
+                       .stateful = c.value("stateful", false),
+                       .unroll = c.value("unroll", false),
+                       .name = detail::name_from(c)}),
+      c);
+});
+
+KEEL_REGISTER_LAYER("GRU", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      GRU(c.at("units").get<int64_t>(),
+          GRUOptions{.activation = detail::activation_from(c),
+                     .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
+                     .use_bias = c.value("use_bias", true),
+                     .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                     .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                     .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                     .dropout = c.value("dropout", 0.0),
+                     .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                     .return_sequences = c.value("return_sequences", false),
+                     .return_state = c.value("return_state", false),
+                     .go_backwards = c.value("go_backwards", false),
+                     .stateful = c.value("stateful", false),
+                     .unroll = c.value("unroll", false),
+                     .reset_after = c.value("reset_after", true),
+                     .name = detail::name_from(c)}),
+      c);
+});
+
+}  // namespace keel::layers
