@@ -159,6 +159,7 @@ int main(int argc, char** argv) {
                                                                      : "other keel::Error";
       ++outcomes[what];
       if (replay) std::printf("%s: %s\n", what, e.what());
+      else if (std::string(what) == "other keel::Error") std::fprintf(stderr, "other keel::Error: %s\n", e.what());
     } catch (const std::exception& e) {
       ++findings;
       fs::copy_file(current, scratch + "/finding-" + std::to_string(i) + ext, fs::copy_options::overwrite_existing);
