@@ -1,11 +1,10 @@
 // losses::from_config: Keel's loss classes rebuilt from the configs Keras writes (keras.losses.deserialize
 // for the classes Keel has), e.g. for the loss objects of a saved model's compile_config.
 #include <functional>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include "keel/losses/losses.h"
+#include "losses/config_table.h"
 
 namespace keel::losses {
 
@@ -13,16 +12,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// The config's value for `key`, or Keras's default when the key is missing or null.
-template <class T>
-T arg(const json& c, const char* key, T fallback) {
-  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<T>() : fallback;
-}
-template <class T>
-std::optional<T> optional_arg(const json& c, const char* key) {
-  if (!c.contains(key) || c.at(key).is_null()) return std::nullopt;
-  return c.at(key).get<T>();
-}
+using detail::arg;
+using detail::optional_arg;
 
 // Keras writes reduction=None as null; Keel spells it "none".
 std::string reduction_arg(const json& c) {
@@ -31,8 +22,8 @@ std::string reduction_arg(const json& c) {
 }
 
 using LossFactory = std::function<std::shared_ptr<Loss>(const json&)>;
-const std::map<std::string, LossFactory>& loss_classes() {
-    auto plain = [](auto tag) -> LossFactory {
+const detail::ConfigTable<Loss>& loss_classes() {
+  auto plain = [](auto tag) -> LossFactory {
     using T = typename decltype(tag)::type;
     return [](const json& c) -> std::shared_ptr<Loss> {
       return std::make_shared<T>(LossOptions{.reduction = reduction_arg(c), .name = arg<std::string>(c, "name", "")});
@@ -48,7 +39,7 @@ const std::map<std::string, LossFactory>& loss_classes() {
                                                      .name = arg<std::string>(c, "name", "")});
     };
   };
-  static const std::map<std::string, LossFactory> table = {
+  static const detail::ConfigTable<Loss> table = {
       {"MeanSquaredError", plain(std::type_identity<MeanSquaredError>{})},
       {"MeanAbsoluteError", plain(std::type_identity<MeanAbsoluteError>{})},
       {"MeanAbsolutePercentageError", plain(std::type_identity<MeanAbsolutePercentageError>{})},
@@ -110,15 +101,9 @@ const std::map<std::string, LossFactory>& loss_classes() {
 }  // namespace
 
 std::shared_ptr<Loss> from_config(const std::string& class_name, const nlohmann::json& config) {
-  const auto& classes = loss_classes();
-  auto it = classes.find(class_name);
-  return it == classes.end() ? nullptr : it->second(config);
+  return detail::build_from(loss_classes(), class_name, config);
 }
 
-std::vector<std::string> config_class_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : loss_classes()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> config_class_names() { return detail::class_names(loss_classes()); }
 
 }  // namespace keel::losses

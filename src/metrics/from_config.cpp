@@ -2,11 +2,10 @@
 // (keras.metrics.deserialize for the classes Keel has), e.g. for the metric objects of a saved model's
 // compile_config.
 #include <functional>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 
 #include "keel/metrics/metrics.h"
+#include "losses/config_table.h"
 
 namespace keel::metrics {
 
@@ -14,16 +13,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// The config's value for `key`, or Keras's default when the key is missing or null.
-template <class T>
-T arg(const json& c, const char* key, T fallback) {
-  return c.contains(key) && !c.at(key).is_null() ? c.at(key).get<T>() : fallback;
-}
-template <class T>
-std::optional<T> optional_arg(const json& c, const char* key) {
-  if (!c.contains(key) || c.at(key).is_null()) return std::nullopt;
-  return c.at(key).get<T>();
-}
+using losses::detail::arg;
+using losses::detail::optional_arg;
 
 std::vector<double> thresholds_arg(const json& c, const char* key) {
   if (!c.contains(key) || c.at(key).is_null()) return {};
@@ -32,8 +23,8 @@ std::vector<double> thresholds_arg(const json& c, const char* key) {
 }
 
 using MetricFactory = std::function<std::shared_ptr<Metric>(const json&)>;
-const std::map<std::string, MetricFactory>& metric_classes() {
-    auto plain = [](auto tag) -> MetricFactory {
+const losses::detail::ConfigTable<Metric>& metric_classes() {
+  auto plain = [](auto tag) -> MetricFactory {
     using T = typename decltype(tag)::type;
     return [](const json& c) -> std::shared_ptr<Metric> {
       return std::make_shared<T>(MetricOptions{.name = arg<std::string>(c, "name", "")});
@@ -54,7 +45,7 @@ const std::map<std::string, MetricFactory>& metric_classes() {
                                                         .name = arg<std::string>(c, "name", "")});
     };
   };
-  static const std::map<std::string, MetricFactory> table = {
+  static const losses::detail::ConfigTable<Metric> table = {
       {"Accuracy", plain(std::type_identity<Accuracy>{})},
       {"CategoricalAccuracy", plain(std::type_identity<CategoricalAccuracy>{})},
       {"SparseCategoricalAccuracy", plain(std::type_identity<SparseCategoricalAccuracy>{})},
@@ -122,15 +113,9 @@ const std::map<std::string, MetricFactory>& metric_classes() {
 }  // namespace
 
 std::shared_ptr<Metric> from_config(const std::string& class_name, const nlohmann::json& config) {
-  const auto& classes = metric_classes();
-  auto it = classes.find(class_name);
-  return it == classes.end() ? nullptr : it->second(config);
+  return losses::detail::build_from(metric_classes(), class_name, config);
 }
 
-std::vector<std::string> config_class_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : metric_classes()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> config_class_names() { return losses::detail::class_names(metric_classes()); }
 
 }  // namespace keel::metrics
