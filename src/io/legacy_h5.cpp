@@ -170,7 +170,6 @@ SavedWeights read_weights(const h5::Group& root, const std::string& file) {
   return out;
 }
 
-
 // Pairs of variable and value to assign, collected before anything is assigned.
 using Assignments = std::vector<std::pair<Variable, Tensor>>;
 
