@@ -30,6 +30,7 @@ Tensor square(const Tensor& x) { return unary_keep_int(OpId::Square, x); }
 Tensor exp(const Tensor& x) { return unary_float(OpId::Exp, x); }
 Tensor log(const Tensor& x) { return unary_float(OpId::Log, x); }
 Tensor log1p(const Tensor& x) { return unary_float(OpId::Log1p, x); }
+Tensor expm1(const Tensor& x) { return unary_float(OpId::Expm1, x); }
 Tensor sqrt(const Tensor& x) { return unary_float(OpId::Sqrt, x); }
 Tensor rsqrt(const Tensor& x) { return unary_float(OpId::Rsqrt, x); }
 Tensor sin(const Tensor& x) { return unary_float(OpId::Sin, x); }

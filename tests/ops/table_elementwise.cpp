@@ -53,6 +53,7 @@ KEEL_OP_CASES({
            .grad_inputs = {0}},
     unary("log", OpId::Log, 0.5, 2, 105, [](const Tensor& x) { return ops::log(x); }),
     unary("log1p", OpId::Log1p, -0.5, 1, 106, [](const Tensor& x) { return ops::log1p(x); }),
+    unary("expm1", OpId::Expm1, -2, 2, 190, [](const Tensor& x) { return ops::expm1(x); }),
     unary("sqrt", OpId::Sqrt, 0.5, 2, 107, [](const Tensor& x) { return ops::sqrt(x); }),
     unary("rsqrt", OpId::Rsqrt, 0.5, 2, 108, [](const Tensor& x) { return ops::rsqrt(x); }),
     unary("square_0d", OpId::Square, -1, 1, 109, {}, [](const Tensor& x) { return ops::square(x); }),

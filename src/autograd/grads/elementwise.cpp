@@ -22,6 +22,7 @@ Grads sign_grad(const GradCtx& c) { return {zeros(c.input(0).shape(), c.input(0)
 Grads exp_grad(const GradCtx& c) { return {c.grad() * c.output(0)}; }
 Grads log_grad(const GradCtx& c) { return {c.grad() / c.input(0)}; }
 Grads log1p_grad(const GradCtx& c) { return {c.grad() / (c.input(0) + 1.0)}; }
+Grads expm1_grad(const GradCtx& c) { return {c.grad() * (c.output(0) + 1.0)}; }  // e^x = y + 1
 Grads sqrt_grad(const GradCtx& c) { return {c.grad() / c.output(0) * 0.5}; }
 // d/dx x^(-1/2) = -x^(-3/2)/2 = -y/(2x).
 Grads rsqrt_grad(const GradCtx& c) { return {c.grad() * c.output(0) / c.input(0) * -0.5}; }
@@ -134,6 +135,7 @@ KEEL_REGISTER_GRAD(Sign, sign_grad);
 KEEL_REGISTER_GRAD(Exp, exp_grad);
 KEEL_REGISTER_GRAD(Log, log_grad);
 KEEL_REGISTER_GRAD(Log1p, log1p_grad);
+KEEL_REGISTER_GRAD(Expm1, expm1_grad);
 KEEL_REGISTER_GRAD(Sqrt, sqrt_grad);
 KEEL_REGISTER_GRAD(Rsqrt, rsqrt_grad);
 KEEL_REGISTER_GRAD(Square, square_grad);

@@ -45,6 +45,9 @@ struct Log {
 struct Log1p {
   template <class T> T operator()(T x) const { return std::log1p(x); }
 };
+struct Expm1 {
+  template <class T> T operator()(T x) const { return std::expm1(x); }
+};
 struct Sqrt {
   template <class T> T operator()(T x) const { return std::sqrt(x); }
 };
@@ -147,6 +150,7 @@ KEEL_REGISTER_KERNEL(Square, kCpu, (unary_kernel<Square, true>));
 KEEL_REGISTER_KERNEL(Exp, kCpu, (unary_kernel<Exp, false>));
 KEEL_REGISTER_KERNEL(Log, kCpu, (unary_kernel<Log, false>));
 KEEL_REGISTER_KERNEL(Log1p, kCpu, (unary_kernel<Log1p, false>));
+KEEL_REGISTER_KERNEL(Expm1, kCpu, (unary_kernel<Expm1, false>));
 KEEL_REGISTER_KERNEL(Sqrt, kCpu, (unary_kernel<Sqrt, false>));
 KEEL_REGISTER_KERNEL(Rsqrt, kCpu, (unary_kernel<Rsqrt, false>));
 KEEL_REGISTER_KERNEL(Sin, kCpu, (unary_kernel<Sin, false>));

@@ -221,6 +221,12 @@ struct Log1p {
     return dm::log1p(x);
   }
 };
+struct Expm1 {
+  template <class T>
+  __device__ T operator()(T x) const {
+    return dm::expm1(x);
+  }
+};
 struct Sqrt {
   template <class T>
   __device__ T operator()(T x) const {
@@ -578,6 +584,7 @@ KEEL_REGISTER_KERNEL(Square, kCuda, (unary_kernel<Square, true>));
 KEEL_REGISTER_KERNEL(Exp, kCuda, (unary_kernel<Exp, false>));
 KEEL_REGISTER_KERNEL(Log, kCuda, (unary_kernel<Log, false>));
 KEEL_REGISTER_KERNEL(Log1p, kCuda, (unary_kernel<Log1p, false>));
+KEEL_REGISTER_KERNEL(Expm1, kCuda, (unary_kernel<Expm1, false>));
 KEEL_REGISTER_KERNEL(Sqrt, kCuda, (unary_kernel<Sqrt, false>));
 KEEL_REGISTER_KERNEL(Rsqrt, kCuda, (unary_kernel<Rsqrt, false>));
 KEEL_REGISTER_KERNEL(Sin, kCuda, (unary_kernel<Sin, false>));

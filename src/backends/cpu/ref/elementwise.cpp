@@ -49,6 +49,9 @@ void log(const KernelArgs& a) {
 void log1p(const KernelArgs& a) {
   map(a, [](double x, double, double) { return std::log1p(x); });
 }
+void expm1(const KernelArgs& a) {
+  map(a, [](double x, double, double) { return std::expm1(x); });
+}
 void sqrt(const KernelArgs& a) {
   map(a, [](double x, double, double) { return std::sqrt(x); });
 }
@@ -166,6 +169,7 @@ KEEL_REGISTER_KERNEL(Sign, kCpuRef, sign);
 KEEL_REGISTER_KERNEL(Exp, kCpuRef, exp);
 KEEL_REGISTER_KERNEL(Log, kCpuRef, log);
 KEEL_REGISTER_KERNEL(Log1p, kCpuRef, log1p);
+KEEL_REGISTER_KERNEL(Expm1, kCpuRef, expm1);
 KEEL_REGISTER_KERNEL(Sqrt, kCpuRef, sqrt);
 KEEL_REGISTER_KERNEL(Rsqrt, kCpuRef, rsqrt);
 KEEL_REGISTER_KERNEL(Square, kCpuRef, square);
