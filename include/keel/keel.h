@@ -7,7 +7,7 @@
 //   Sequential model({layers::Input({784}), layers::Dense(64, "relu"), layers::Dense(1, "sigmoid")});
 //   model.compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}});
 #pragma once
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/config.h"
 #include "keel/core/device.h"
 #include "keel/core/dtype.h"

@@ -1,6 +1,7 @@
 // Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3") and the global stream.
 // Element i of a draw of n values uses counter (offset + i/4), lane i%4, so results do not depend on
 // thread count or device. Normals use Box-Muller on two lanes.
+#include "core/tensor_internals.h"
 #include "keel/core/random.h"
 
 #include <atomic>

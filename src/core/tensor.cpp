@@ -3,12 +3,15 @@
 #include "keel/core/tensor.h"
 
 #include <cmath>
+#include <cstring>
 #include <iomanip>
 #include <sstream>
 
+#include "core/autograd_meta.h"
 #include "core/dtype_dispatch.h"
 #include "core/strided.h"
-#include "keel/core/autograd_meta.h"
+#include "core/tensor_internals.h"
+#include "keel/core/grad_mode.h"
 
 namespace keel {
 
@@ -190,6 +193,38 @@ Tensor arange(double start, double stop, double step, DType dtype) {
 }
 Tensor arange(double stop) { return arange(0.0, stop, 1.0); }
 
+template <TensorElement T>
+Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device) {
+  KEEL_CHECK(static_cast<int64_t>(data.size()) == shape_numel(shape), ShapeError, "from_vector: ", data.size(),
+             " values cannot fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
+  Tensor t = empty(shape, dtype_of_v<T>, Device::cpu());
+  if (!data.empty()) std::memcpy(t.data_ptr(), data.data(), data.size() * sizeof(T));
+  return device.is_cpu() ? t : detail::copy_to_device(t, device);
+}
+
+template <TensorElement T>
+std::vector<T> Tensor::to_vector() const {
+  detail::note_host_read();
+  Tensor host = empty(shape(), dtype_of_v<T>, Device::cpu());
+  Tensor src = device().is_cpu() ? *this : detail::copy_to_device(*this, Device::cpu());
+  detail::copy_cpu(src, host);
+  const T* p = host.data<T>();
+  return std::vector<T>(p, p + host.numel());
+}
+
+#define KEEL_INSTANTIATE_HOST_COPIES(T)                                                           \
+  template Tensor from_vector<T>(const std::vector<T>& data, const Shape& shape, Device device); \
+  template std::vector<T> Tensor::to_vector<T>() const;
+KEEL_INSTANTIATE_HOST_COPIES(float)
+KEEL_INSTANTIATE_HOST_COPIES(double)
+KEEL_INSTANTIATE_HOST_COPIES(Half)
+KEEL_INSTANTIATE_HOST_COPIES(BFloat16)
+KEEL_INSTANTIATE_HOST_COPIES(int32_t)
+KEEL_INSTANTIATE_HOST_COPIES(int64_t)
+KEEL_INSTANTIATE_HOST_COPIES(uint8_t)
+#undef KEEL_INSTANTIATE_HOST_COPIES
+
+// std::vector<bool> is bit-packed: specialised.
 template <>
 Tensor from_vector<bool>(const std::vector<bool>& data, const Shape& shape, Device device) {
   KEEL_CHECK(static_cast<int64_t>(data.size()) == shape_numel(shape), ShapeError, "from_vector: ", data.size(),

@@ -1,3 +1,4 @@
+#include "core/tensor_internals.h"
 #include "keel/core/variable.h"
 
 namespace keel {

@@ -1,9 +1,10 @@
 // Dataset: sources (tensor slices, a single element) and the simple transformations (map, take,
 // repeat); shuffle, batch and prefetch have files of their own.
+#include "core/tensor_internals.h"
 #include "keel/data/dataset.h"
 
 #include "data/dataset_stage.h"
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 
 namespace keel::data {
 

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "data/dataset_stage.h"
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 
 namespace keel::data::detail {
 namespace {

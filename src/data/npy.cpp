@@ -1,6 +1,7 @@
 // .npy: "\x93NUMPY", major, minor, header length (uint16 for 1.x, uint32 for 2.x/3.x, little-endian), an
 // ASCII Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces
 // and ended by '\n', then the raw elements. .npz: a zip archive of .npy members (libzip).
+#include "core/tensor_internals.h"
 #include "keel/data/npy.h"
 
 #include <zip.h>

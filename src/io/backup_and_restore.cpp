@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/error.h"
 #include "keel/io/callbacks.h"
 #include "keel/io/weights.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
 #include "keel/ops/nn.h"

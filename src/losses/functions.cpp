@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/tensor_internals.h"
 #include "keel/losses/losses.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/losses/loss.h"
 #include "keel/metrics/metrics.h"
 #include "keel/ops/elementwise.h"

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/losses/losses.h"
 #include "keel/metrics/metrics.h"
 #include "keel/ops/elementwise.h"

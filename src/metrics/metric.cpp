@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/naming.h"
 #include "keel/losses/loss.h"
 #include "keel/metrics/metrics.h"

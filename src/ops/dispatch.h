@@ -78,6 +78,8 @@ struct KernelRegistrar {
 
 #define KEEL_CONCAT_INNER(a, b) a##b
 #define KEEL_CONCAT(a, b) KEEL_CONCAT_INNER(a, b)
-/// Registers `fn` as the kernel of OpId::op on Backend::backend at load time.
-#define KEEL_REGISTER_KERNEL(op, backend, fn) \
-  static ::keel::detail::KernelRegistrar KEEL_CONCAT(keel_kernel_reg_, __LINE__)(::keel::OpId::op, ::keel::Backend::backend, fn)
+/// Registers `fn` as the kernel of OpId::op on Backend::backend at load time. The registrar's name holds
+/// the op, so that an X-macro list may register several ops from one line.
+#define KEEL_REGISTER_KERNEL(op, backend, fn)                                                             \
+  static ::keel::detail::KernelRegistrar KEEL_CONCAT(keel_kernel_reg_##op##_, __LINE__)(::keel::OpId::op, \
+                                                                                        ::keel::Backend::backend, fn)

@@ -5,8 +5,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/autograd_meta.h"
 #include "core/denormals.h"
-#include "keel/core/autograd_meta.h"
+#include "core/tensor_internals.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/random.h"
 
 namespace keel {

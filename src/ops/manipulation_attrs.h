@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/tensor_internals.h"
 #include "keel/core/tensor.h"
 
 namespace keel {
@@ -18,6 +19,18 @@ struct TransposeAttrs {
 struct SliceAttrs {
   std::vector<int64_t> start, size, step;
 };
+
+/// The view of `out` (shaped like Slice's input) at the positions Slice read: where every backend's
+/// SliceBackward writes the gradient.
+inline Tensor sliced_view(const Tensor& out, const SliceAttrs& attrs) {
+  Strides st(out.ndim());
+  int64_t offset = out.offset();
+  for (int64_t i = 0; i < out.ndim(); ++i) {
+    st[i] = out.strides()[i] * attrs.step[i];
+    if (attrs.size[i] > 0) offset += attrs.start[i] * out.strides()[i];
+  }
+  return detail::make_view(out, attrs.size, st, offset);
+}
 
 /// Pad: per axis (before, after) counts, both >= 0, filled with `value`.
 struct PadAttrs {

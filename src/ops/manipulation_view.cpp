@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "broadcast.h"
+#include "core/tensor_internals.h"
 #include "keel/ops/manipulation.h"
 #include "manipulation_attrs.h"
 #include "record.h"

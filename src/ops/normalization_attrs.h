@@ -24,6 +24,16 @@ struct LayerNormAttrs {
   double epsilon = 1e-3;
 };
 
+/// x of LayerNorm as (rows, cols) around begin_axis.
+struct LayerNormRows {
+  int64_t rows = 1, cols = 1;
+};
+inline LayerNormRows layer_norm_rows(const Tensor& x, int64_t begin_axis) {
+  LayerNormRows r;
+  for (int64_t d = 0; d < x.ndim(); ++d) (d < begin_axis ? r.rows : r.cols) *= x.shape()[d];
+  return r;
+}
+
 namespace detail {
 /// Runs BatchNormBackward: mean/variance are the batch statistics BatchNormTrain returned.
 std::array<Tensor, 3> batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,

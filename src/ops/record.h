@@ -5,7 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "keel/core/autograd_meta.h"
+#include "core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "dispatch.h"
 #include "op_id.h"
 

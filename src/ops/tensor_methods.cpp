@@ -1,5 +1,6 @@
 // Tensor's methods that need kernels or autograd (declared in keel/core/tensor.h).
-#include "keel/core/autograd_meta.h"
+#include "core/tensor_internals.h"
+#include "keel/core/grad_mode.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
 #include "record.h"

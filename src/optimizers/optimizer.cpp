@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/naming.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/reduction.h"

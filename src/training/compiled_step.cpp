@@ -1,5 +1,6 @@
 // The train step's forward, loss and backward from a kernel plan (Note [Compiled train step] in
 // compiled_step.h).
+#include "core/tensor_internals.h"
 #include "training/compiled_step.h"
 
 #include <functional>

@@ -5,7 +5,7 @@
 // MEAN-aggregated variables are. This process's replicas share one copy of the variables and run in turn.
 #include <algorithm>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/layers/layer.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"

@@ -9,7 +9,7 @@
 #include <numeric>
 #include <typeinfo>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/random.h"
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/random.h"
 #include "keel/data/dataset.h"
 #include "keel/ops/elementwise.h"

@@ -1,6 +1,7 @@
 // .npy/.npz: files written by NumPy 1.24 (fixtures/make_fixtures.py), round trips, and errors.
 #include <gtest/gtest.h>
 
+#include "core/tensor_internals.h"
 #include "keel/data/npy.h"
 #include "temp_dir.h"
 #include "test_util.h"

@@ -13,6 +13,7 @@
 
 #include "backends/cuda/runtime.h"
 #include "core/gpu_runtime.h"
+#include "core/tensor_internals.h"
 #include "gpu/gpu_test_util.h"
 #include "keel/keel.h"
 #include "test_util.h"

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "gpu/gpu_test_util.h"
+#include "ops/dispatch.h"
 #include "ops/op_cases.h"
 
 namespace keel::testing {
@@ -120,6 +121,19 @@ std::vector<size_t> all_case_indices() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, GpuOpParity, ::testing::ValuesIn(all_case_indices()), case_label);
+
+// Kernels register when the library loads, so this runs without a GPU too: the CUDA build misses no op
+// that the CPU has.
+TEST(GpuOpTable, EveryOpWithACpuKernelHasACudaKernel) {
+  int checked = 0;
+  for (int i = 0; i < kNumOps; ++i) {
+    const OpId op = static_cast<OpId>(i);
+    if (!has_kernel(op, Backend::kCpu)) continue;
+    ++checked;
+    EXPECT_TRUE(has_kernel(op, Backend::kCuda)) << "op '" << op_name(op) << "' has a CPU kernel but no CUDA kernel";
+  }
+  EXPECT_GT(checked, 70);
+}
 
 }  // namespace
 }  // namespace keel::testing

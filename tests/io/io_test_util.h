@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor_internals.h"
 #include "keel/core/naming.h"
 #include "keel/keel.h"
 

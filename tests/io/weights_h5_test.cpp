@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/tensor_internals.h"
 #include "io/atomic_file.h"
 #include "io/hdf5.h"
 #include "keel/core/naming.h"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "keel/core/autograd_meta.h"
+#include "keel/core/grad_mode.h"
 #include "keel/core/naming.h"
 #include "keel/core/tensor.h"
 #include "keel/metrics/metrics.h"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/tensor_internals.h"
 #include "keel/keel.h"
 #include "ops/kernel_plan.h"
 #include "ops/op_cases.h"

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/op_cases.h"
 

@@ -43,5 +43,8 @@ template <> struct dtype_of<int64_t> { static constexpr DType value = DType::i64
 template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::u8; };
 template <> struct dtype_of<bool> { static constexpr DType value = DType::b8; };
 template <class T> inline constexpr DType dtype_of_v = dtype_of<T>::value;
+/// The C++ types that are the elements of a DType: what from_vector, to_vector and item accept.
+template <class T>
+concept TensorElement = requires { dtype_of<T>::value; };
 
 }  // namespace keel

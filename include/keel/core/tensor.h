@@ -4,7 +4,6 @@
 // (reshape, astype, to, backward, ...) are defined by the ops and autograd modules; see the notes.
 #pragma once
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -71,10 +70,11 @@ class Tensor {
   template <class T> T* data() const;
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
 
-  /// Copies to a host vector of T (converting from the tensor's dtype), row-major.
-  template <class T> std::vector<T> to_vector() const;
+  /// Copies to a host vector of T (converting from the tensor's dtype), row-major. T is an element type
+  /// of a DType (float, double, Half, BFloat16, int32_t, int64_t, uint8_t, bool).
+  template <TensorElement T> std::vector<T> to_vector() const;
   /// The single element of a tensor with numel() == 1, converted to T.
-  template <class T> T item() const;
+  template <TensorElement T> T item() const;
 
   // --- autograd state (core) ---
   /// Marks a floating-point leaf tensor as needing gradients; returns *this.
@@ -122,43 +122,13 @@ Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device d
 /// [start, stop) with `step`, like numpy.arange; float32 unless dtype is given.
 Tensor arange(double start, double stop, double step = 1.0, DType dtype = DType::f32);
 Tensor arange(double stop);
-/// Copies host data; the dtype follows T. Throws ShapeError when data.size() != numel(shape).
-template <class T>
+/// Copies host data; the dtype follows T (a TensorElement). Throws ShapeError when data.size() != numel(shape).
+template <TensorElement T>
 Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device = default_device());
 /// A 0-d tensor holding `value`.
 Tensor scalar_tensor(double value, DType dtype = DType::f32, Device device = default_device());
 
-namespace detail {
-/// A new view of `base`'s storage (no autograd recorded; the ops module records).
-Tensor make_view(const Tensor& base, Shape shape, Strides strides, int64_t offset);
-/// Copies `src` (any strides, any dtype) into `dst` (same shape) on the CPU, converting dtypes.
-void copy_cpu(const Tensor& src, const Tensor& dst);
-/// t itself when contiguous, else a contiguous CPU copy (no autograd: for kernels).
-Tensor contiguous_cpu(const Tensor& t);
-/// A contiguous copy of `t` on `device` (no autograd; Tensor::to records).
-Tensor copy_to_device(const Tensor& t, Device device);
-/// Reads element `i` (row-major logical index) of a CPU tensor as double.
-double read_as_double(const Tensor& t, int64_t i);
-
-/// Counts reads of tensor values into host memory (to_vector, item) on this thread: a recorded kernel
-/// plan is replayable only if the recorded code never looked at values (see ops/kernel_plan.h).
-void note_host_read();
-uint64_t host_reads_on_this_thread();
-/// RAII: host reads in this scope only validate values (an error or nothing), never change what is
-/// computed, so they do not count.
-class ValidationReadScope {
- public:
-  ValidationReadScope();
-  ~ValidationReadScope();
-  ValidationReadScope(const ValidationReadScope&) = delete;
-  ValidationReadScope& operator=(const ValidationReadScope&) = delete;
-
- private:
-  bool previous_;
-};
-}  // namespace detail
-
-// --- template definitions ---
+// --- template definitions (to_vector and from_vector are instantiated in tensor.cpp for every TensorElement) ---
 template <class T>
 T* Tensor::data() const {
   KEEL_CHECK(dtype() == dtype_of_v<T>, DTypeError, "Tensor::data: requested ", dtype_name(dtype_of_v<T>),
@@ -166,32 +136,14 @@ T* Tensor::data() const {
   return static_cast<T*>(data_ptr());
 }
 
-template <class T>
-std::vector<T> Tensor::to_vector() const {
-  detail::note_host_read();
-  Tensor host = empty(shape(), dtype_of_v<T>, Device::cpu());
-  Tensor src = device().is_cpu() ? *this : detail::copy_to_device(*this, Device::cpu());
-  detail::copy_cpu(src, host);
-  const T* p = host.data<T>();
-  return std::vector<T>(p, p + host.numel());
-}
-
-template <class T>
+template <TensorElement T>
 T Tensor::item() const {
   KEEL_CHECK(numel() == 1, ValueError, "Tensor::item: expected a tensor with one element, got shape ",
              shape_str(shape()));
   return to_vector<T>()[0];
 }
 
-template <class T>
-Tensor from_vector(const std::vector<T>& data, const Shape& shape, Device device) {
-  KEEL_CHECK(static_cast<int64_t>(data.size()) == shape_numel(shape), ShapeError, "from_vector: ", data.size(),
-             " values cannot fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
-  Tensor t = empty(shape, dtype_of_v<T>, Device::cpu());
-  if (!data.empty()) std::memcpy(t.data_ptr(), data.data(), data.size() * sizeof(T));
-  return device.is_cpu() ? t : detail::copy_to_device(t, device);
-}
-// std::vector<bool> is bit-packed: specialise.
+// std::vector<bool> is bit-packed: specialised.
 template <>
 Tensor from_vector<bool>(const std::vector<bool>& data, const Shape& shape, Device device);
 template <>

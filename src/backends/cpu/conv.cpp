@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "backends/cpu/onednn_common.h"
+#include "core/tensor_internals.h"
 #include "ops/conv_attrs.h"
 #include "ops/dispatch.h"
 

@@ -1,5 +1,6 @@
 // Copy (strided -> contiguous) and Cast (dtype conversion) kernels for the CPU backend.
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 
 namespace keel::cpu {

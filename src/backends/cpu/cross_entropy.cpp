@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "keel/core/config.h"
 #include "ops/cross_entropy_attrs.h"
 #include "ops/dispatch.h"

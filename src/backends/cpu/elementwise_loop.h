@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "keel/core/config.h"
 #include "ops/broadcast.h"
 #include "ops/dispatch.h"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "keel/core/config.h"
 #include "ops/dispatch.h"
 #include "ops/manipulation_attrs.h"
@@ -18,17 +19,6 @@ constexpr int64_t kSerialBytes = 1 << 16;  // below this much data one thread do
 void zero_fill(const Tensor& t) {
   // All-zero bits are 0 in every Keel dtype (including float16, bfloat16 and bool).
   if (t.numel()) std::memset(t.data_ptr(), 0, t.numel() * dtype_size(t.dtype()));
-}
-
-// The view of `out` that `attrs` selects (the positions Slice read).
-Tensor sliced_view(const Tensor& out, const SliceAttrs& attrs) {
-  Strides st(out.ndim());
-  int64_t offset = out.offset();
-  for (int64_t i = 0; i < out.ndim(); ++i) {
-    st[i] = out.strides()[i] * attrs.step[i];
-    if (attrs.size[i] > 0) offset += attrs.start[i] * out.strides()[i];
-  }
-  return detail::make_view(out, attrs.size, st, offset);
 }
 
 void slice_backward_cpu(const KernelArgs& a) {

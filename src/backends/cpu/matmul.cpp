@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "backends/cpu/onednn_common.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/linalg_attrs.h"
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "backends/cpu/onednn_common.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/normalization_attrs.h"
 

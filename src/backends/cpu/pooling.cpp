@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backends/cpu/onednn_common.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/pooling_attrs.h"
 

@@ -9,6 +9,7 @@
 
 #include "backends/cpu/onednn_common.h"
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "keel/core/config.h"
 #include "ops/dispatch.h"
 #include "ops/softmax_attrs.h"

@@ -243,7 +243,8 @@ void batch_norm_train_cuda(const KernelArgs& args) {
       fill_nan_kernel<T><<<blocks_for(l.C), 256, 0, stream>>>(mut<T>(var_out), l.C);
       return check_launch("batch norm NaN fill kernel");
     }
-    const Tensor x = dense(args.in[0]), gamma = dense(args.in[1]), beta = dense(args.in[2]);
+    const Tensor x = contiguous_on_device(args.in[0]), gamma = contiguous_on_device(args.in[1]),
+                 beta = contiguous_on_device(args.in[2]);
     const Chunks ch = chunks_for(l);
     // Scratch: partial sums, the mean, and the normalisation coefficients, in the accumulation type.
     const Tensor scratch = empty({l.C * ch.parts * 2 + 4 * l.C}, dtype_of_acc<A>(), y.device());
@@ -276,8 +277,9 @@ void batch_norm_inference_cuda(const KernelArgs& args) {
   cudaStream_t stream = current_stream(device);
   visit_float(y.dtype(), kOp, [&]<class T>(TypeTag<T>) {
     using A = acc_t<T>;
-    const Tensor x = dense(args.in[0]), mean = dense(args.in[1]), var = dense(args.in[2]), gamma = dense(args.in[3]),
-                 beta = dense(args.in[4]);
+    const Tensor x = contiguous_on_device(args.in[0]), mean = contiguous_on_device(args.in[1]),
+                 var = contiguous_on_device(args.in[2]), gamma = contiguous_on_device(args.in[3]),
+                 beta = contiguous_on_device(args.in[4]);
     const Tensor scratch = empty({3 * l.C}, dtype_of_acc<A>(), y.device());
     A* norm = mut<A>(scratch);
     inference_coefficients_kernel<T, A><<<blocks_for(l.C), 256, 0, stream>>>(
@@ -299,14 +301,15 @@ void batch_norm_backward_cuda(const KernelArgs& args) {
   set_device(device);
   cudaStream_t stream = current_stream(device);
   if (l.M() == 0) {  // no elements: the parameter gradients are empty sums
-    zero_fill(dgamma, device);
-    zero_fill(dbeta, device);
+    zero_fill(dgamma);
+    zero_fill(dbeta);
     return;
   }
   visit_float(dx.dtype(), kOp, [&]<class T>(TypeTag<T>) {
     using A = acc_t<T>;
-    const Tensor x = dense(args.in[0]), gamma = dense(args.in[1]), mean = dense(args.in[2]), var = dense(args.in[3]),
-                 dy = dense(args.in[4]);
+    const Tensor x = contiguous_on_device(args.in[0]), gamma = contiguous_on_device(args.in[1]),
+                 mean = contiguous_on_device(args.in[2]), var = contiguous_on_device(args.in[3]),
+                 dy = contiguous_on_device(args.in[4]);
     const Chunks ch = chunks_for(l);
     const Tensor scratch = empty({l.C * ch.parts * 2 + 4 * l.C}, dtype_of_acc<A>(), dx.device());
     A* partial = mut<A>(scratch);

@@ -12,6 +12,8 @@
 #include <unordered_map>
 
 #include "backends/cuda/cudnn_util.h"
+#include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/conv_attrs.h"
 #include "ops/dispatch.h"
 
@@ -50,21 +52,10 @@ __global__ void transpose_kernel(const E* in, E* out, int64_t rows, int64_t cols
 void transpose(const Tensor& in, const Tensor& out, int64_t rows, int64_t cols, int device) {
   cudaStream_t stream = current_stream(device);
   const int blocks = blocks_for(rows * cols);
-  auto launch = [&]<class E>(E*) {
+  detail::visit_bits(in.dtype(), "conv", [&]<class E>(detail::TypeTag<E>) {
     transpose_kernel<E>
         <<<blocks, 256, 0, stream>>>(static_cast<const E*>(in.data_ptr()), static_cast<E*>(out.data_ptr()), rows, cols);
-  };
-  switch (dtype_size(in.dtype())) {
-    case 2:
-      launch(static_cast<uint16_t*>(nullptr));
-      break;
-    case 4:
-      launch(static_cast<uint32_t*>(nullptr));
-      break;
-    default:
-      launch(static_cast<uint64_t*>(nullptr));
-      break;
-  }
+  });
   check_launch("conv filter transpose kernel");
 }
 
@@ -107,22 +98,11 @@ Tensor pad_input(const Tensor& x, const Geometry& g, int device) {
   if (out.numel() == 0) return out;
   cudaStream_t stream = current_stream(device);
   const int blocks = blocks_for(out.numel());
-  auto launch = [&]<class E>(E*) {
+  detail::visit_bits(x.dtype(), "conv", [&]<class E>(detail::TypeTag<E>) {
     pad_nhwc_kernel<E><<<blocks, 256, 0, stream>>>(static_cast<const E*>(x.data_ptr()), static_cast<E*>(out.data_ptr()),
                                                    out.numel(), g.H, g.W, g.C, g.Hp(), g.Wp(), g.extra_before[0],
                                                    g.extra_before[1]);
-  };
-  switch (dtype_size(x.dtype())) {
-    case 2:
-      launch(static_cast<uint16_t*>(nullptr));
-      break;
-    case 4:
-      launch(static_cast<uint32_t*>(nullptr));
-      break;
-    default:
-      launch(static_cast<uint64_t*>(nullptr));
-      break;
-  }
+  });
   check_launch("conv explicit padding kernel");
   return out;
 }
@@ -277,8 +257,8 @@ void conv_cuda(const KernelArgs& args) {
   if (y.numel() == 0) return;
   const int device = device_of(y);
   set_device(device);
-  const Tensor x = dense(args.in[0]), k = dense(args.in[1]);
-  if (x.numel() == 0 || k.numel() == 0) return zero_fill(y, device);
+  const Tensor x = contiguous_on_device(args.in[0]), k = contiguous_on_device(args.in[1]);
+  if (x.numel() == 0 || k.numel() == 0) return zero_fill(y);
   const Geometry g = geometry(x.shape(), k.shape(), y.shape(), args.get<ConvAttrs>(), kOp);
   const Tensor xp = pad_input(x, g, device), w = to_krsc(k, g, device);
   Descs d;
@@ -298,8 +278,8 @@ void conv_backward_input_cuda(const KernelArgs& args) {
   if (gx.numel() == 0) return;
   const int device = device_of(gx);
   set_device(device);
-  const Tensor gy = dense(args.in[0]), k = dense(args.in[1]);
-  if (gy.numel() == 0 || k.numel() == 0) return zero_fill(gx, device);
+  const Tensor gy = contiguous_on_device(args.in[0]), k = contiguous_on_device(args.in[1]);
+  if (gy.numel() == 0 || k.numel() == 0) return zero_fill(gx);
   const Geometry g = geometry(gx.shape(), k.shape(), gy.shape(), args.get<ConvAttrs>(), kOp);
   const Tensor w = to_krsc(k, g, device);
   // With explicit padding the gradient covers the padded input; its interior is gx.
@@ -317,7 +297,7 @@ void conv_backward_input_cuda(const KernelArgs& args) {
   if (g.explicit_pad()) {
     const Tensor interior = detail::make_view(gxp, gx.shape(), gxp.strides(),
                                               gxp.offset() + (g.extra_before[0] * g.Wp() + g.extra_before[1]) * g.C);
-    copy_into(interior, gx);
+    copy_on_device(interior, gx);
   }
 }
 
@@ -327,8 +307,8 @@ void conv_backward_kernel_cuda(const KernelArgs& args) {
   if (gk.numel() == 0) return;
   const int device = device_of(gk);
   set_device(device);
-  const Tensor x = dense(args.in[0]), gy = dense(args.in[1]);
-  if (x.numel() == 0 || gy.numel() == 0) return zero_fill(gk, device);
+  const Tensor x = contiguous_on_device(args.in[0]), gy = contiguous_on_device(args.in[1]);
+  if (x.numel() == 0 || gy.numel() == 0) return zero_fill(gk);
   const Geometry g = geometry(x.shape(), gk.shape(), gy.shape(), args.get<ConvAttrs>(), kOp);
   const Tensor xp = pad_input(x, g, device);
   const Tensor gw = empty({g.K, g.R, g.S, g.Cg}, gk.dtype(), gk.device());  // KRSC

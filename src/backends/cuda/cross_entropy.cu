@@ -8,6 +8,7 @@
 #include <climits>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_tensors.h"
 #include "core/dtype_dispatch.h"
 #include "ops/cross_entropy_attrs.h"
 #include "ops/dispatch.h"
@@ -47,19 +48,7 @@ __device__ inline T warp_max(T v) {
   return v;
 }
 
-cudaStream_t stream_of(const Tensor& t) { return current_stream(t.device().index); }
 unsigned grid_for_rows(int64_t rows) { return static_cast<unsigned>(blocks_for(rows, kWarpsPerBlock)); }
-
-// t itself when contiguous, else a contiguous copy made by the device's Copy kernel (kept alive by the caller
-// until its kernels are queued; the allocator reuses memory in stream order).
-Tensor contiguous_on_device(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  const Tensor in[] = {t};
-  const Tensor out[] = {c};
-  dispatch(OpId::Copy, in, out);
-  return c;
-}
 
 // ---- SigmoidCrossEntropy ----
 
@@ -202,20 +191,7 @@ const int64_t* checked_labels(const Tensor& labels, int64_t rows, int64_t n) {
     check_labels_kernel<L><<<blocks_for(rows, kThreads), kThreads, 0, stream>>>(
         static_cast<const L*>(labels.data_ptr()), rows, n, out, first_bad);
   };
-  switch (labels.dtype()) {  // the integer dtypes the glue admits
-    case DType::i32:
-      launch(detail::TypeTag<int32_t>{});
-      break;
-    case DType::i64:
-      launch(detail::TypeTag<int64_t>{});
-      break;
-    case DType::u8:
-      launch(detail::TypeTag<uint8_t>{});
-      break;
-    default:
-      throw DTypeError(detail::cat("sparse_softmax_cross_entropy_with_logits: labels must be int32, int64 or uint8, ",
-                                   "got ", dtype_name(labels.dtype())));
-  }
+  detail::visit_index(labels.dtype(), "sparse_softmax_cross_entropy_with_logits: labels", launch);
   KEEL_CUDA_CHECK(cudaGetLastError());
   unsigned long long bad = kNoBadLabel;
   KEEL_CUDA_CHECK(cudaMemcpyAsync(&bad, first_bad, sizeof(bad), cudaMemcpyDeviceToHost, stream));

@@ -1,7 +1,6 @@
 // Shared by the cuBLAS/cuDNN kernel files (matmul, conv, pooling, softmax, batch norm): cuDNN descriptor
-// RAII, DType -> CUDA/cuDNN type maps, a float-dtype visitor over device element types, dense copies of
-// strided operands (through the backend's Copy kernel), and int range checks for the libraries' int
-// arguments. Everything lives in keel::cuda::dnnutil so it cannot collide with other kernel files' helpers.
+// RAII, DType -> CUDA/cuDNN type maps, a float-dtype visitor over device element types, and int range checks
+// for the libraries' int arguments (dense copies of strided operands: device_tensors.h). Everything lives in keel::cuda::dnnutil so it cannot collide with other kernel files' helpers.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -11,6 +10,7 @@
 #include <span>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_tensors.h"
 #include "keel/core/error.h"
 #include "keel/core/tensor.h"
 #include "ops/dispatch.h"
@@ -96,30 +96,6 @@ inline int to_int(int64_t v, const char* op, const char* what) {
 inline int device_of(const Tensor& t) { return t.device().index; }
 
 // ---- memory ----
-
-/// `t` itself when contiguous, else a contiguous copy on its device made by the backend's Copy kernel
-/// (no autograd: kernels never record).
-inline Tensor dense(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor out = empty(t.shape(), t.dtype(), t.device());
-  Tensor in[] = {t};
-  Tensor outs[] = {out};
-  dispatch(OpId::Copy, in, outs);
-  return out;
-}
-
-/// Copies `src` into `dst` (same shape and dtype, any strides) with the backend's Copy kernel.
-inline void copy_into(const Tensor& src, const Tensor& dst) {
-  Tensor in[] = {src};
-  Tensor outs[] = {dst};
-  dispatch(OpId::Copy, in, outs);
-}
-
-/// Zeroes a contiguous tensor on the current stream.
-inline void zero_fill(const Tensor& t, int device) {
-  if (t.numel() == 0) return;
-  KEEL_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, t.numel() * dtype_size(t.dtype()), current_stream(device)));
-}
 
 /// Launch-error check after a kernel launch.
 inline void check_launch(const char* what) { check(cudaGetLastError(), what); }

@@ -1,9 +1,9 @@
 // CUDA kernels of the elementwise ops: unary math and activations, clip, the broadcasting binary ops,
 // comparisons, logic, where, and copy/cast. One grid-stride kernel serves them all: it maps each output
 // position to the element offsets of every operand (OffsetCalculator: any rank, any strides, broadcasting
-// as stride 0) and applies a functor. Dtype rules are the CPU kernels' (src/backends/cpu/elementwise_*.cpp):
-// the glue has converted operands to one compute dtype; float16/bfloat16 load as float, compute in float
-// and round back, exactly as the CPU's run_half_as_float32 does.
+// as stride 0) and applies a functor: the math is the CPU's own, from backends/elementwise/{unary,binary}.h.
+// Dtype rules are the CPU kernels' too: the glue has converted operands to one compute dtype;
+// float16/bfloat16 load as float, compute in float and round back, exactly as run_half_as_float32 does.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -13,7 +13,11 @@
 #include <utility>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_tensors.h"
+#include "backends/elementwise/binary.h"
+#include "backends/elementwise/unary.h"
 #include "backends/cuda/strided_index.cuh"
+#include "core/dtype_dispatch.h"
 #include "ops/broadcast.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise_attrs.h"
@@ -21,37 +25,16 @@
 namespace keel::cuda {
 namespace {
 
+using namespace keel::elementwise;
+
 constexpr int kThreads = 256;
 
-// --- storage types: the C++ type a DType's elements are stored as on the device ---
-
-template <class T>
-struct Tag {
-  using type = T;
+// The device's 16-bit float types, for core's visit_dtype.
+struct DeviceHalfTypes {
+  using f16 = __half;
+  using bf16 = __nv_bfloat16;
 };
-
-template <class F>
-void visit_storage(DType dt, F&& fn) {
-  switch (dt) {
-    case DType::f32:
-      return fn(Tag<float>{});
-    case DType::f64:
-      return fn(Tag<double>{});
-    case DType::f16:
-      return fn(Tag<__half>{});
-    case DType::bf16:
-      return fn(Tag<__nv_bfloat16>{});
-    case DType::i32:
-      return fn(Tag<int32_t>{});
-    case DType::i64:
-      return fn(Tag<int64_t>{});
-    case DType::u8:
-      return fn(Tag<uint8_t>{});
-    case DType::b8:
-      return fn(Tag<bool>{});
-  }
-  throw DTypeError("CUDA elementwise kernels: unknown dtype");
-}
+using detail::TypeTag;
 
 template <class T>
 inline constexpr bool kIsHalf = std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
@@ -145,209 +128,12 @@ void launch(const KernelArgs& a, const F& f) {
   launch_impl<Out, In...>(a, f, std::index_sequence_for<In...>{});
 }
 
-// --- device math: float calls the float functions, double the double ones ---
-namespace dm {
-__device__ inline float exp(float x) { return ::expf(x); }
-__device__ inline double exp(double x) { return ::exp(x); }
-__device__ inline float expm1(float x) { return ::expm1f(x); }
-__device__ inline double expm1(double x) { return ::expm1(x); }
-__device__ inline float log(float x) { return ::logf(x); }
-__device__ inline double log(double x) { return ::log(x); }
-__device__ inline float log1p(float x) { return ::log1pf(x); }
-__device__ inline double log1p(double x) { return ::log1p(x); }
-__device__ inline float sqrt(float x) { return ::sqrtf(x); }
-__device__ inline double sqrt(double x) { return ::sqrt(x); }
-__device__ inline float sin(float x) { return ::sinf(x); }
-__device__ inline double sin(double x) { return ::sin(x); }
-__device__ inline float cos(float x) { return ::cosf(x); }
-__device__ inline double cos(double x) { return ::cos(x); }
-__device__ inline float tanh(float x) { return ::tanhf(x); }
-__device__ inline double tanh(double x) { return ::tanh(x); }
-__device__ inline float erf(float x) { return ::erff(x); }
-__device__ inline double erf(double x) { return ::erf(x); }
-__device__ inline float abs(float x) { return ::fabsf(x); }
-__device__ inline double abs(double x) { return ::fabs(x); }
-__device__ inline float pow(float a, float b) { return ::powf(a, b); }
-__device__ inline double pow(double a, double b) { return ::pow(a, b); }
-}  // namespace dm
-
-// --- unary functors (T is the compute type: float, double, or an integer type where the op allows) ---
-struct Neg {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return static_cast<T>(-x);
-  }
-};
-struct Abs {
-  template <class T>
-  __device__ T operator()(T x) const {
-    if constexpr (std::is_unsigned_v<T>)
-      return x;
-    else
-      return x < T(0) ? static_cast<T>(-x) : x;
-  }
-};
-// 0 for 0 (keeping -0.0), NaN for NaN.
-struct Sign {
-  template <class T>
-  __device__ T operator()(T x) const {
-    if constexpr (std::is_unsigned_v<T>)
-      return x > T(0) ? T(1) : T(0);
-    else
-      return x > T(0) ? T(1) : x < T(0) ? static_cast<T>(-1) : x;
-  }
-};
-struct Square {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return static_cast<T>(x * x);
-  }
-};
-struct Exp {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::exp(x);
-  }
-};
-struct Log {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::log(x);
-  }
-};
-struct Log1p {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::log1p(x);
-  }
-};
-struct Expm1 {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::expm1(x);
-  }
-};
-struct Sqrt {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::sqrt(x);
-  }
-};
-// 1/sqrt(x) as the CPU computes it (rsqrtf is an approximation).
-struct Rsqrt {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return T(1) / dm::sqrt(x);
-  }
-};
-struct Sin {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::sin(x);
-  }
-};
-struct Cos {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::cos(x);
-  }
-};
-struct Tanh {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::tanh(x);
-  }
-};
-struct Erf {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::erf(x);
-  }
-};
-// 1/(1+e^-x) never overflows to NaN: e^-x = inf gives 0, as it should.
-struct Sigmoid {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return T(1) / (T(1) + dm::exp(-x));
-  }
-};
-// NaN stays NaN.
-struct Relu {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return x < T(0) ? T(0) : x;
-  }
-};
-struct Softplus {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return dm::log1p(dm::exp(-dm::abs(x))) + (x > T(0) ? x : T(0));
-  }
-};
-struct LeakyRelu {
-  explicit LeakyRelu(const KernelArgs& a) : slope(a.get<LeakyReluAttrs>().negative_slope) {}
-  double slope;
-  template <class T>
-  __device__ T operator()(T x) const {
-    return x > T(0) ? x : static_cast<T>(slope) * x;
-  }
-};
-struct Elu {
-  explicit Elu(const KernelArgs& a) : alpha(a.get<EluAttrs>().alpha) {}
-  double alpha;
-  template <class T>
-  __device__ T operator()(T x) const {
-    return x > T(0) ? x : static_cast<T>(alpha) * dm::expm1(x);
-  }
-};
-// x/2·(1 + tanh(u)) written as x / (1 + e^(-2u)): the same value without 1 + tanh(u) cancelling for x < 0.
-struct GeluTanh {
-  template <class T>
-  __device__ T operator()(T x) const {
-    const T k = static_cast<T>(0.7978845608028654);  // sqrt(2/pi)
-    const T u = k * (x + static_cast<T>(0.044715) * x * x * x);
-    return x / (T(1) + dm::exp(T(-2) * u));
-  }
-};
-struct GeluErf {
-  template <class T>
-  __device__ T operator()(T x) const {
-    return T(0.5) * x * (T(1) + dm::erf(x * static_cast<T>(0.7071067811865476)));  // 1/sqrt(2)
-  }
-};
-// x < lo ? lo : x, then > hi ? hi : that. NaN stays NaN; lo > hi gives hi (NumPy). Integers clamp in
-// double so fractional bounds behave as they do for floats before truncation.
-struct Clip {
-  explicit Clip(const KernelArgs& a) : lo(a.get<ClipAttrs>().lo), hi(a.get<ClipAttrs>().hi) {}
-  double lo, hi;
-  template <class T>
-  __device__ T operator()(T x) const {
-    if constexpr (std::is_floating_point_v<T>) {
-      const T l = static_cast<T>(lo), h = static_cast<T>(hi);
-      const T t = x < l ? l : x;
-      return t > h ? h : t;
-    } else {
-      const double v = static_cast<double>(x);
-      const double t = v < lo ? lo : v;
-      return static_cast<T>(t > hi ? hi : t);
-    }
-  }
-};
-
-template <class Op>
-Op make_op(const KernelArgs& a) {
-  if constexpr (std::is_constructible_v<Op, const KernelArgs&>)
-    return Op(a);
-  else
-    return Op{};
-}
-
 // Same dtype in and out: the floating dtypes, plus int32/int64/uint8 when kInts (never bool).
 template <class Op, bool kInts>
 void unary_kernel(const KernelArgs& a) {
   const Op op = make_op<Op>(a);
   const DType dt = a.out[0].dtype();
-  visit_storage(dt, [&]<class T>(Tag<T>) {
+  detail::visit_dtype<DeviceHalfTypes>(dt, [&]<class T>(TypeTag<T>) {
     if constexpr (kIsFloat<T> || (kInts && !std::is_same_v<T, bool>))
       launch<T, T>(a, op);
     else
@@ -363,105 +149,11 @@ void gelu_kernel(const KernelArgs& a) {
     unary_kernel<GeluErf, false>(a);
 }
 
-// --- binary arithmetic (T is the operand and result type) ---
-struct Add {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return static_cast<T>(a + b);
-  }
-};
-struct Subtract {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return static_cast<T>(a - b);
-  }
-};
-struct Multiply {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return static_cast<T>(a * b);
-  }
-};
-struct Divide {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return a / b;
-  }
-};
-// NaN in either operand gives NaN (like torch.maximum / numpy.maximum).
-struct Maximum {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return a != a ? a : (a > b ? a : b);
-  }
-};
-struct Minimum {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    return a != a ? a : (a < b ? a : b);
-  }
-};
-// Integers: exact repeated squaring (wrapping like NumPy); a negative exponent gives 1/a truncated.
-struct Power {
-  template <class T>
-  __device__ T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) {
-      return dm::pow(a, b);
-    } else {
-      const int64_t base = static_cast<int64_t>(a);
-      int64_t e = static_cast<int64_t>(b);
-      if (e < 0) return static_cast<T>(base == 1 ? 1 : base == -1 ? (e % 2 ? -1 : 1) : 0);
-      uint64_t r = 1, x = static_cast<uint64_t>(base);
-      for (; e > 0; e >>= 1, x *= x)
-        if (e & 1) r *= x;
-      return static_cast<T>(static_cast<int64_t>(r));
-    }
-  }
-};
-
-// --- comparisons (bool result) ---
-struct Equal {
-  template <class T>
-  __device__ bool operator()(T a, T b) const {
-    return a == b;
-  }
-};
-struct NotEqual {
-  template <class T>
-  __device__ bool operator()(T a, T b) const {
-    return a != b;
-  }
-};
-struct Less {
-  template <class T>
-  __device__ bool operator()(T a, T b) const {
-    return a < b;
-  }
-};
-struct LessEqual {
-  template <class T>
-  __device__ bool operator()(T a, T b) const {
-    return a <= b;
-  }
-};
-struct Greater {
-  template <class T>
-  __device__ bool operator()(T a, T b) const {
-    return a > b;
-  }
-};
-struct GreaterEqual {
-  template <class T>
-  __device__ bool operator()(T a, T b) const {
-    return a >= b;
-  }
-};
-
 // kInts: also int32/int64/uint8/bool.
 template <class Op, bool kInts>
 void arithmetic_kernel(const KernelArgs& a) {
   const DType dt = a.out[0].dtype();
-  visit_storage(dt, [&]<class T>(Tag<T>) {
+  detail::visit_dtype<DeviceHalfTypes>(dt, [&]<class T>(TypeTag<T>) {
     if constexpr (kIsFloat<T> || kInts)
       launch<T, T, T>(a, Op{});
     else
@@ -471,22 +163,10 @@ void arithmetic_kernel(const KernelArgs& a) {
 
 template <class Op>
 void comparison_kernel(const KernelArgs& a) {
-  visit_storage(a.in[0].dtype(), [&]<class T>(Tag<T>) { launch<bool, T, T>(a, Op{}); });
+  detail::visit_dtype<DeviceHalfTypes>(a.in[0].dtype(), [&]<class T>(TypeTag<T>) { launch<bool, T, T>(a, Op{}); });
 }
 
-// --- logic: the glue converts operands to bool, whose bytes are 0 or 1 ---
-struct LogicalAnd {
-  __device__ bool operator()(bool x, bool y) const { return x & y; }
-};
-struct LogicalOr {
-  __device__ bool operator()(bool x, bool y) const { return x | y; }
-};
-struct LogicalXor {
-  __device__ bool operator()(bool x, bool y) const { return x != y; }
-};
-struct LogicalNot {
-  __device__ bool operator()(bool x) const { return !x; }
-};
+// Logic: the glue converts operands to bool, whose bytes are 0 or 1.
 template <class Op>
 void logical_kernel(const KernelArgs& a) {
   launch<bool, bool, bool>(a, Op{});
@@ -502,23 +182,8 @@ struct Select {
   }
 };
 
-template <class F>
-void visit_bits(DType dt, std::string_view what, F&& fn) {
-  switch (dtype_size(dt)) {
-    case 1:
-      return fn(Tag<uint8_t>{});
-    case 2:
-      return fn(Tag<uint16_t>{});
-    case 4:
-      return fn(Tag<uint32_t>{});
-    case 8:
-      return fn(Tag<uint64_t>{});
-  }
-  throw DTypeError(detail::cat(what, ": unsupported dtype ", dtype_name(dt)));
-}
-
 void where_kernel(const KernelArgs& a) {
-  visit_bits(a.out[0].dtype(), "where", [&]<class B>(Tag<B>) { launch<B, uint8_t, B, B>(a, Select{}); });
+  detail::visit_bits(a.out[0].dtype(), "where", [&]<class B>(TypeTag<B>) { launch<B, uint8_t, B, B>(a, Select{}); });
 }
 
 // --- copy and cast ---
@@ -550,54 +215,17 @@ struct CastTo {
   }
 };
 
-// Copy and Cast share one body, like the CPU's: any source strides, any destination strides.
+// Copy and Cast share one body, like the CPU's.
 void copy_kernel(const KernelArgs& a) {
-  const Tensor& src = a.in[0];
-  const Tensor& dst = a.out[0];
-  KEEL_CHECK(src.shape() == dst.shape(), ShapeError, op_name(a.op), ": source shape ", shape_str(src.shape()),
-             " differs from destination shape ", shape_str(dst.shape()));
-  if (src.dtype() == dst.dtype()) {
-    if (src.is_contiguous() && dst.is_contiguous()) {
-      if (dst.numel() == 0) return;
-      KEEL_CHECK(src.device() == dst.device(), ValueError, op_name(a.op), ": source on ", src.device().str(),
-                 " but the destination is on ", dst.device().str());
-      const int device = dst.device().index;
-      set_device(device);
-      KEEL_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), dst.numel() * dtype_size(dst.dtype()),
-                                      cudaMemcpyDeviceToDevice, current_stream(device)));
-      return;
-    }
-    visit_bits(dst.dtype(), op_name(a.op), [&]<class B>(Tag<B>) { launch<B, B>(a, Identity{}); });
-    return;
-  }
-  visit_storage(src.dtype(), [&]<class S>(Tag<S>) {
-    visit_storage(dst.dtype(), [&]<class D>(Tag<D>) {
-      if constexpr (!std::is_same_v<S, D>) launch<D, S>(a, CastTo<D>{});
-    });
-  });
+  KEEL_CHECK(a.in.size() == 1 && a.out.size() == 1, ValueError, op_name(a.op),
+             ": CUDA kernel expects 1 input and 1 output, got ", a.in.size(), " and ", a.out.size());
+  copy_on_device(a.in[0], a.out[0]);
 }
 
-KEEL_REGISTER_KERNEL(Neg, kCuda, (unary_kernel<Neg, true>));
-KEEL_REGISTER_KERNEL(Abs, kCuda, (unary_kernel<Abs, true>));
-KEEL_REGISTER_KERNEL(Sign, kCuda, (unary_kernel<Sign, true>));
-KEEL_REGISTER_KERNEL(Square, kCuda, (unary_kernel<Square, true>));
-KEEL_REGISTER_KERNEL(Exp, kCuda, (unary_kernel<Exp, false>));
-KEEL_REGISTER_KERNEL(Log, kCuda, (unary_kernel<Log, false>));
-KEEL_REGISTER_KERNEL(Log1p, kCuda, (unary_kernel<Log1p, false>));
-KEEL_REGISTER_KERNEL(Expm1, kCuda, (unary_kernel<Expm1, false>));
-KEEL_REGISTER_KERNEL(Sqrt, kCuda, (unary_kernel<Sqrt, false>));
-KEEL_REGISTER_KERNEL(Rsqrt, kCuda, (unary_kernel<Rsqrt, false>));
-KEEL_REGISTER_KERNEL(Sin, kCuda, (unary_kernel<Sin, false>));
-KEEL_REGISTER_KERNEL(Cos, kCuda, (unary_kernel<Cos, false>));
-KEEL_REGISTER_KERNEL(Tanh, kCuda, (unary_kernel<Tanh, false>));
-KEEL_REGISTER_KERNEL(Erf, kCuda, (unary_kernel<Erf, false>));
-KEEL_REGISTER_KERNEL(Sigmoid, kCuda, (unary_kernel<Sigmoid, false>));
-KEEL_REGISTER_KERNEL(Relu, kCuda, (unary_kernel<Relu, false>));
-KEEL_REGISTER_KERNEL(Softplus, kCuda, (unary_kernel<Softplus, false>));
-KEEL_REGISTER_KERNEL(LeakyRelu, kCuda, (unary_kernel<LeakyRelu, false>));
-KEEL_REGISTER_KERNEL(Elu, kCuda, (unary_kernel<Elu, false>));
+#define KEEL_REGISTER_UNARY(Op, kInts) KEEL_REGISTER_KERNEL(Op, kCuda, (unary_kernel<Op, kInts>));
+KEEL_UNARY_FUNCTOR_OPS(KEEL_REGISTER_UNARY)
+#undef KEEL_REGISTER_UNARY
 KEEL_REGISTER_KERNEL(Gelu, kCuda, gelu_kernel);
-KEEL_REGISTER_KERNEL(Clip, kCuda, (unary_kernel<Clip, true>));
 
 KEEL_REGISTER_KERNEL(Add, kCuda, (arithmetic_kernel<Add, true>));
 KEEL_REGISTER_KERNEL(Subtract, kCuda, (arithmetic_kernel<Subtract, true>));
@@ -621,4 +249,31 @@ KEEL_REGISTER_KERNEL(Copy, kCuda, copy_kernel);
 KEEL_REGISTER_KERNEL(Cast, kCuda, copy_kernel);
 
 }  // namespace
+
+void copy_on_device(const Tensor& src, const Tensor& dst) {
+  KEEL_CHECK(src.shape() == dst.shape(), ShapeError, "copy: source shape ", shape_str(src.shape()),
+             " differs from destination shape ", shape_str(dst.shape()));
+  const Tensor in[] = {src};
+  const Tensor out[] = {dst};
+  const KernelArgs a{OpId::Copy, in, out};
+  if (src.dtype() == dst.dtype()) {
+    if (src.is_contiguous() && dst.is_contiguous()) {
+      if (dst.numel() == 0) return;
+      KEEL_CHECK(src.device() == dst.device(), ValueError, "copy: source on ", src.device().str(),
+                 " but the destination is on ", dst.device().str());
+      const int device = dst.device().index;
+      set_device(device);
+      KEEL_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), dst.numel() * dtype_size(dst.dtype()),
+                                      cudaMemcpyDeviceToDevice, current_stream(device)));
+      return;
+    }
+    detail::visit_bits(dst.dtype(), "copy", [&]<class B>(TypeTag<B>) { launch<B, B>(a, Identity{}); });
+    return;
+  }
+  detail::visit_dtype<DeviceHalfTypes>(src.dtype(), [&]<class S>(TypeTag<S>) {
+    detail::visit_dtype<DeviceHalfTypes>(dst.dtype(), [&]<class D>(TypeTag<D>) {
+      if constexpr (!std::is_same_v<S, D>) launch<D, S>(a, CastTo<D>{});
+    });
+  });
+}
 }  // namespace keel::cuda

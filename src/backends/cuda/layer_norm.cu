@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_tensors.h"
 #include "core/dtype_dispatch.h"
 #include "ops/dispatch.h"
 #include "ops/normalization_attrs.h"
@@ -53,28 +54,6 @@ int row_threads(int64_t cols) {
 }
 unsigned row_grid(int64_t rows) { return static_cast<unsigned>(std::min<int64_t>(rows, 65535 * 32)); }
 
-cudaStream_t stream_of(const Tensor& t) { return current_stream(t.device().index); }
-
-// t itself when contiguous, else a contiguous copy made by the device's Copy kernel (kept alive by the caller
-// until its kernels are queued; the allocator reuses memory in stream order).
-Tensor contiguous_on_device(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), t.dtype(), t.device());
-  const Tensor in[] = {t};
-  const Tensor out[] = {c};
-  dispatch(OpId::Copy, in, out);
-  return c;
-}
-
-struct Rows {
-  int64_t rows = 1, cols = 1;
-};
-Rows rows_of(const Tensor& x, int64_t begin_axis) {
-  Rows r;
-  for (int64_t d = 0; d < x.ndim(); ++d) (d < begin_axis ? r.rows : r.cols) *= x.shape()[d];
-  return r;
-}
-
 template <class T>
 __global__ void fill_kernel(T* out, int64_t n, T value) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
@@ -113,7 +92,7 @@ void layer_norm_cuda(const KernelArgs& a) {
   const auto& attrs = a.get<LayerNormAttrs>();
   const Tensor &y = a.out[0], &mean = a.out[1], &var = a.out[2];
   detail::visit_float(y.dtype(), "layer_norm", [&]<class T>(detail::TypeTag<T>) {
-    const Rows l = rows_of(y, attrs.begin_axis);
+    const LayerNormRows l = layer_norm_rows(y, attrs.begin_axis);
     if (l.rows == 0) return;
     cudaStream_t stream = stream_of(y);
     if (l.cols == 0) {  // statistics of empty rows, as the CPU kernel reports them
@@ -207,7 +186,7 @@ void layer_norm_backward_cuda(const KernelArgs& a) {
   const auto& attrs = a.get<LayerNormAttrs>();
   const Tensor &dx = a.out[0], &dgamma = a.out[1], &dbeta = a.out[2];
   detail::visit_float(dx.dtype(), "layer_norm_backward", [&]<class T>(detail::TypeTag<T>) {
-    const Rows l = rows_of(dx, attrs.begin_axis);
+    const LayerNormRows l = layer_norm_rows(dx, attrs.begin_axis);
     if (l.cols == 0) return;
     cudaStream_t stream = stream_of(dx);
     if (l.rows == 0) {

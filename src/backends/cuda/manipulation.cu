@@ -8,8 +8,10 @@
 #include <cstring>
 
 #include "backends/cuda/cuda_context.h"
+#include "backends/cuda/device_tensors.h"
 #include "backends/cuda/strided_index.cuh"
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/manipulation_attrs.h"
 
@@ -21,43 +23,12 @@ constexpr int kThreads = 256;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
-// The unsigned type of an element's size: what data movement copies.
-template <class F>
-void visit_size(DType dt, F&& fn) {
-  switch (dtype_size(dt)) {
-    case 1:
-      return fn(detail::TypeTag<uint8_t>{});
-    case 2:
-      return fn(detail::TypeTag<uint16_t>{});
-    case 4:
-      return fn(detail::TypeTag<uint32_t>{});
-    case 8:
-      return fn(detail::TypeTag<uint64_t>{});
-  }
-  throw DTypeError(detail::cat("unexpected element size of ", dtype_name(dt)));
-}
-
-// The index dtypes the glue admits (int32, int64, uint8).
-template <class F>
-void visit_index(DType dt, const char* op, F&& fn) {
-  switch (dt) {
-    case DType::i32:
-      return fn(detail::TypeTag<int32_t>{});
-    case DType::i64:
-      return fn(detail::TypeTag<int64_t>{});
-    case DType::u8:
-      return fn(detail::TypeTag<uint8_t>{});
-    default:
-      throw DTypeError(detail::cat(op, ": indices must be int32, int64 or uint8, got ", dtype_name(dt)));
-  }
-}
-
 // `value` converted to dtype `dt` as the CPU does (detail::from_double), as raw bits of type E.
 template <class E>
 E bits_of(DType dt, double value) {
   E e{};
   detail::visit_dtype(dt, [&]<class T>(detail::TypeTag<T>) {
-    if constexpr (sizeof(T) == sizeof(E)) {  // visit_size picked E for this dtype: the other branches never run
+    if constexpr (sizeof(T) == sizeof(E)) {  // visit_bits picked E for this dtype: the other branches never run
       const T v = detail::from_double<T>(value);
       std::memcpy(&e, &v, sizeof(T));
     }
@@ -65,43 +36,12 @@ E bits_of(DType dt, double value) {
   return e;
 }
 
-cudaStream_t stream_of(const Tensor& t) { return current_stream(t.device().index); }
-
 void check_launch() { KEEL_CUDA_CHECK(cudaGetLastError()); }
 
-void zero_fill(const Tensor& t) {
-  // All-zero bits are 0 in every Keel dtype (including float16, bfloat16 and bool).
-  if (t.numel()) KEEL_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, t.numel() * dtype_size(t.dtype()), stream_of(t)));
-}
 
 template <class E>
 __global__ void fill_kernel(E* out, int64_t n, E value) {
   KEEL_GRID_STRIDE(i, n) out[i] = value;
-}
-
-template <class E>
-__global__ void strided_copy_kernel(const E* src, E* dst, OffsetCalculator<2> oc, int64_t n) {
-  KEEL_GRID_STRIDE(i, n) {
-    const Offsets<2> o = oc.get(i);
-    dst[o.v[1]] = src[o.v[0]];
-  }
-}
-
-// dst = src, same shape and dtype, any strides (negative ones too: Slice with a negative step).
-void copy_strided(const Tensor& src, const Tensor& dst) {
-  const int64_t n = src.numel();
-  if (n == 0) return;
-  const size_t es = dtype_size(src.dtype());
-  if (src.is_contiguous() && dst.is_contiguous()) {
-    KEEL_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), n * es, cudaMemcpyDeviceToDevice, stream_of(dst)));
-    return;
-  }
-  const auto oc = make_offset_calculator<2>(src.shape(), {&src.strides(), &dst.strides()});
-  visit_size(src.dtype(), [&]<class E>(detail::TypeTag<E>) {
-    strided_copy_kernel<E><<<blocks_for(n, kThreads), kThreads, 0, stream_of(dst)>>>(
-        static_cast<const E*>(src.data_ptr()), static_cast<E*>(dst.data_ptr()), oc, n);
-    check_launch();
-  });
 }
 
 // x viewed as (A, N, B) around `axis` (products of the axes before and after it).
@@ -116,20 +56,9 @@ Split split(const Shape& s, int64_t axis) {
 
 // ---- SliceBackward, Pad, Concatenate ----
 
-// The view of `out` that `attrs` selects (the positions Slice read), as in the CPU kernel.
-Tensor sliced_view(const Tensor& out, const SliceAttrs& attrs) {
-  Strides st(out.ndim());
-  int64_t offset = out.offset();
-  for (int64_t i = 0; i < out.ndim(); ++i) {
-    st[i] = out.strides()[i] * attrs.step[i];
-    if (attrs.size[i] > 0) offset += attrs.start[i] * out.strides()[i];
-  }
-  return detail::make_view(out, attrs.size, st, offset);
-}
-
 void slice_backward_cuda(const KernelArgs& a) {
   zero_fill(a.out[0]);
-  if (a.in[0].numel()) copy_strided(a.in[0], sliced_view(a.out[0], a.get<SliceAttrs>()));
+  if (a.in[0].numel()) copy_on_device(a.in[0], sliced_view(a.out[0], a.get<SliceAttrs>()));
 }
 
 void pad_cuda(const KernelArgs& a) {
@@ -138,7 +67,7 @@ void pad_cuda(const KernelArgs& a) {
   const auto& attrs = a.get<PadAttrs>();
   const int64_t n = out.numel();
   if (n == 0) return;
-  visit_size(out.dtype(), [&]<class E>(detail::TypeTag<E>) {
+  detail::visit_bits(out.dtype(), op_name(a.op), [&]<class E>(detail::TypeTag<E>) {
     fill_kernel<E><<<blocks_for(n, kThreads), kThreads, 0, stream_of(out)>>>(static_cast<E*>(out.data_ptr()), n,
                                                                              bits_of<E>(out.dtype(), attrs.value));
     check_launch();
@@ -146,7 +75,7 @@ void pad_cuda(const KernelArgs& a) {
   if (x.numel() == 0) return;
   int64_t offset = out.offset();
   for (int64_t i = 0; i < out.ndim(); ++i) offset += attrs.before[i] * out.strides()[i];
-  copy_strided(x, detail::make_view(out, x.shape(), out.strides(), offset));
+  copy_on_device(x, detail::make_view(out, x.shape(), out.strides(), offset));
 }
 
 void concatenate_cuda(const KernelArgs& a) {
@@ -155,7 +84,7 @@ void concatenate_cuda(const KernelArgs& a) {
   int64_t at = 0;  // position along axis where the current input starts
   for (const Tensor& x : a.in) {
     if (x.numel())
-      copy_strided(x, detail::make_view(out, x.shape(), out.strides(), out.offset() + at * out.strides()[axis]));
+      copy_on_device(x, detail::make_view(out, x.shape(), out.strides(), out.offset() + at * out.strides()[axis]));
     at += x.shape()[axis];
   }
 }
@@ -187,7 +116,7 @@ const int64_t* checked_indices(const Tensor& idx, int64_t n, int64_t axis, const
   auto* first_bad = reinterpret_cast<unsigned long long*>(wrapped + count);
   KEEL_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(*first_bad), stream));  // kNoBadIndex
   const auto oc = make_offset_calculator<1>(idx.shape(), {&idx.strides()});
-  visit_index(idx.dtype(), op, [&]<class I>(detail::TypeTag<I>) {
+  detail::visit_index(idx.dtype(), detail::cat(op, ": indices"), [&]<class I>(detail::TypeTag<I>) {
     wrap_indices_kernel<I><<<blocks_for(count, kThreads), kThreads, 0, stream>>>(static_cast<const I*>(idx.data_ptr()),
                                                                                  oc, count, n, wrapped, first_bad);
     check_launch();
@@ -224,7 +153,7 @@ void take_cuda(const KernelArgs& a) {
   const int64_t total = out.numel();
   if (total == 0) return;
   const auto xc = make_offset_calculator<1>(x.shape(), {&x.strides()});
-  visit_size(x.dtype(), [&]<class E>(detail::TypeTag<E>) {
+  detail::visit_bits(x.dtype(), "take", [&]<class E>(detail::TypeTag<E>) {
     take_kernel<E><<<blocks_for(total, kThreads), kThreads, 0, stream_of(out)>>>(
         static_cast<const E*>(x.data_ptr()), xc, idx, static_cast<E*>(out.data_ptr()), I, s.N, s.B, total);
     check_launch();
@@ -283,8 +212,8 @@ void one_hot_cuda(const KernelArgs& a) {
   int64_t B = 1;
   for (int64_t d = attrs.axis; d < idx.ndim(); ++d) B *= idx.shape()[d];
   const auto oc = make_offset_calculator<1>(idx.shape(), {&idx.strides()});
-  visit_index(idx.dtype(), "one_hot", [&]<class I>(detail::TypeTag<I>) {
-    visit_size(out.dtype(), [&]<class E>(detail::TypeTag<E>) {
+  detail::visit_index(idx.dtype(), "one_hot: indices", [&]<class I>(detail::TypeTag<I>) {
+    detail::visit_bits(out.dtype(), op_name(a.op), [&]<class E>(detail::TypeTag<E>) {
       one_hot_kernel<I, E><<<blocks_for(total, kThreads), kThreads, 0, stream_of(out)>>>(
           static_cast<const I*>(idx.data_ptr()), oc, static_cast<E*>(out.data_ptr()), attrs.num_classes, B, total,
           bits_of<E>(out.dtype(), 1.0));

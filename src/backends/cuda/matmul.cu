@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "backends/cuda/cudnn_util.h"
+#include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/linalg_attrs.h"
 
@@ -99,7 +101,7 @@ GemmOperand describe(const Tensor& t, const Shape& y_batch) {
     st[j] = (j + 2 < fr && t.shape()[i] == 1) ? 0 : t.strides()[i];
   }
   op.t = empty(full, t.dtype(), t.device());
-  copy_into(detail::make_view(t, full, st, t.offset()), op.t);
+  copy_on_device(detail::make_view(t, full, st, t.offset()), op.t);
   op.batch_stride = count == 1 ? 0 : rows * cols;
   op.col_major = false;
   op.ld = std::max<int64_t>(cols, 1);
@@ -140,20 +142,10 @@ void fill_rows(const Tensor& y, const Tensor& bias, int device) {
   const int64_t bs = bias.numel() > 1 ? bias.strides()[0] : 1;
   cudaStream_t stream = current_stream(device);
   const int blocks = blocks_for(y.numel());
-  switch (dtype_size(y.dtype())) {
-    case 2:
-      fill_rows_kernel<<<blocks, 256, 0, stream>>>(static_cast<uint16_t*>(y.data_ptr()),
-                                                   static_cast<const uint16_t*>(bias.data_ptr()), bs, rows, cols);
-      break;
-    case 4:
-      fill_rows_kernel<<<blocks, 256, 0, stream>>>(static_cast<uint32_t*>(y.data_ptr()),
-                                                   static_cast<const uint32_t*>(bias.data_ptr()), bs, rows, cols);
-      break;
-    default:
-      fill_rows_kernel<<<blocks, 256, 0, stream>>>(static_cast<uint64_t*>(y.data_ptr()),
-                                                   static_cast<const uint64_t*>(bias.data_ptr()), bs, rows, cols);
-      break;
-  }
+  detail::visit_bits(y.dtype(), "dense", [&]<class E>(detail::TypeTag<E>) {
+    fill_rows_kernel<<<blocks, 256, 0, stream>>>(static_cast<E*>(y.data_ptr()), static_cast<const E*>(bias.data_ptr()),
+                                                 bs, rows, cols);
+  });
   check_launch("dense bias fill kernel");
 }
 
@@ -170,7 +162,7 @@ void run_gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& bias, const 
   if (bias.defined()) {
     fill_rows(y, bias, device);
   } else if (k == 0) {
-    zero_fill(y, device);
+    zero_fill(y);
   }
   if (k > 0) {
     Shape y_batch(y.shape().begin(), y.shape().end() - 2);
@@ -189,7 +181,7 @@ void run_gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& bias, const 
         f64 ? static_cast<const void*>(&beta_d) : &beta_f, y.data_ptr(), types.data, to_int(m, op, "ldc"), n * m,
         to_int(batches, op, "batch count"), types.compute, CUBLAS_GEMM_DEFAULT));
   }
-  if (!y.is_same(y_out)) copy_into(y, y_out);
+  if (!y.is_same(y_out)) copy_on_device(y, y_out);
 }
 
 void matmul_cuda(const KernelArgs& args) { run_gemm(args.in[0], args.in[1], Tensor(), args.out[0], "matmul"); }

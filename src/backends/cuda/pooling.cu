@@ -142,7 +142,7 @@ void pool_forward_cuda(const KernelArgs& args) {
   if (y.numel() == 0) return;
   const int device = device_of(y);
   set_device(device);
-  const Tensor x = dense(args.in[0]);
+  const Tensor x = contiguous_on_device(args.in[0]);
   const PoolGeom g = pool_geom(x.shape(), y.shape(), args.get<PoolAttrs>());
   visit_float(y.dtype(), op, [&]<class T>(TypeTag<T>) {
     pool_forward_kernel<T, kMax><<<blocks_for(y.numel()), 256, 0, current_stream(device)>>>(
@@ -156,8 +156,8 @@ void max_pool_backward_cuda(const KernelArgs& args) {
   if (gx.numel() == 0) return;
   const int device = device_of(gx);
   set_device(device);
-  const Tensor x = dense(args.in[0]), gy = dense(args.in[1]);
-  if (gy.numel() == 0) return zero_fill(gx, device);
+  const Tensor x = contiguous_on_device(args.in[0]), gy = contiguous_on_device(args.in[1]);
+  if (gy.numel() == 0) return zero_fill(gx);
   const PoolGeom g = pool_geom(x.shape(), gy.shape(), args.get<PoolAttrs>());
   visit_float(gx.dtype(), "max_pool_backward", [&]<class T>(TypeTag<T>) {
     max_pool_backward_kernel<T><<<blocks_for(gx.numel()), 256, 0, current_stream(device)>>>(
@@ -171,8 +171,8 @@ void avg_pool_backward_cuda(const KernelArgs& args) {
   if (gx.numel() == 0) return;
   const int device = device_of(gx);
   set_device(device);
-  const Tensor gy = dense(args.in[0]);
-  if (gy.numel() == 0) return zero_fill(gx, device);
+  const Tensor gy = contiguous_on_device(args.in[0]);
+  if (gy.numel() == 0) return zero_fill(gx);
   const PoolGeom g = pool_geom(gx.shape(), gy.shape(), args.get<PoolAttrs>());
   visit_float(gx.dtype(), "avg_pool_backward", [&]<class T>(TypeTag<T>) {
     avg_pool_backward_kernel<T><<<blocks_for(gx.numel()), 256, 0, current_stream(device)>>>(

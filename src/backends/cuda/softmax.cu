@@ -29,7 +29,7 @@ void softmax_cuda(const KernelArgs& args) {
   if (y.numel() == 0) return;
   const int device = device_of(y);
   set_device(device);
-  const Tensor x = dense(args.in[0]);
+  const Tensor x = contiguous_on_device(args.in[0]);
   TensorDesc d;
   describe(d, y.shape(), args.get<SoftmaxAttrs>().axis, y.dtype(), op);
   const Scale one(1.0), zero(0.0);
@@ -46,7 +46,7 @@ void softmax_backward_cuda(const KernelArgs& args) {
   if (dx.numel() == 0) return;
   const int device = device_of(dx);
   set_device(device);
-  const Tensor y = dense(args.in[0]), dy = dense(args.in[1]);
+  const Tensor y = contiguous_on_device(args.in[0]), dy = contiguous_on_device(args.in[1]);
   TensorDesc d;
   describe(d, dx.shape(), args.get<SoftmaxAttrs>().axis, dx.dtype(), op);
   const Scale one(1.0), zero(0.0);

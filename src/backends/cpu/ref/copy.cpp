@@ -1,6 +1,7 @@
 // Reference Copy and Cast: element by element through double (exact for every dtype Keel has except
 // int64 values beyond 2^53, which tests do not use).
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 
 namespace keel::cpu_ref {

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/cross_entropy_attrs.h"
 #include "ops/dispatch.h"
 

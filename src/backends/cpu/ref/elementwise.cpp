@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/broadcast.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise_attrs.h"

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/manipulation_attrs.h"
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/normalization_attrs.h"
 
@@ -88,19 +89,10 @@ void batch_norm_backward_ref(const KernelArgs& a) {
   });
 }
 
-struct Rows {
-  int64_t rows = 1, cols = 1;
-};
-Rows rows_of(const Tensor& x, int64_t begin_axis) {
-  Rows r;
-  for (int64_t d = 0; d < x.ndim(); ++d) (d < begin_axis ? r.rows : r.cols) *= x.shape()[d];
-  return r;
-}
-
 void layer_norm_ref(const KernelArgs& a) {
   const Tensor &x = a.in[0], &gamma = a.in[1], &beta = a.in[2];
   const auto& attrs = a.get<LayerNormAttrs>();
-  Rows rc = rows_of(x, attrs.begin_axis);
+  LayerNormRows rc = layer_norm_rows(x, attrs.begin_axis);
   detail::visit_float(x.dtype(), "layer_norm", [&]<class T>(detail::TypeTag<T>) {
     for (int64_t r = 0; r < rc.rows; ++r) {
       double mean = 0, var = 0;
@@ -124,7 +116,7 @@ void layer_norm_ref(const KernelArgs& a) {
 void layer_norm_backward_ref(const KernelArgs& a) {
   const Tensor &x = a.in[0], &gamma = a.in[1], &mean = a.in[2], &var = a.in[3], &dy = a.in[4];
   const auto& attrs = a.get<LayerNormAttrs>();
-  Rows rc = rows_of(x, attrs.begin_axis);
+  LayerNormRows rc = layer_norm_rows(x, attrs.begin_axis);
   const double n = static_cast<double>(rc.cols);
   detail::visit_float(x.dtype(), "layer_norm_backward", [&]<class T>(detail::TypeTag<T>) {
     std::vector<double> dgamma(rc.cols, 0.0), dbeta(rc.cols, 0.0);

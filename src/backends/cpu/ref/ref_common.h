@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "keel/core/tensor.h"
 
 namespace keel::cpu_ref {

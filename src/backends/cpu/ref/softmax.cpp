@@ -4,6 +4,7 @@
 
 #include "backends/cpu/ref/ref_common.h"
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
 #include "ops/dispatch.h"
 #include "ops/softmax_attrs.h"
 

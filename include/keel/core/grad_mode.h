@@ -1,18 +1,7 @@
-// Per-tensor autograd state and the thread-local grad mode. Kept in core so a Tensor can carry its
-// gradient and the node that produced it without core knowing how backward runs.
+// The thread-local grad mode: whether ops record autograd nodes on this thread.
 #pragma once
-#include <memory>
-
-#include "keel/core/tensor.h"
 
 namespace keel {
-
-struct AutogradMeta {
-  bool requires_grad = false;
-  Tensor grad;                          // accumulated gradient (leaves)
-  std::shared_ptr<GradNode> grad_fn;    // node that produced this tensor (non-leaves)
-  int output_index = 0;                 // which output of grad_fn this tensor is
-};
 
 /// Whether ops record autograd nodes on this thread (true by default).
 bool grad_mode_enabled();

@@ -1,12 +1,13 @@
-// Branch-free float32 exp and tanh that GCC vectorises inside elementwise_loop (libm's expf/tanhf are
-// scalar calls, 5-15x slower per element). Accuracy: exp within 2 ulp over its whole range, including
-// overflow to inf and gradual underflow; tanh within 3 ulp. NaN in gives NaN out. float64 keeps libm.
+// Branch-free float32 exp and tanh that GCC vectorises inside the CPU's elementwise_loop (libm's expf/tanhf
+// are scalar calls, 5-15x slower per element). Host code only: math.h picks them for the CPU. Accuracy: exp
+// within 2 ulp over its whole range, including overflow to inf and gradual underflow; tanh within 3 ulp.
+// NaN in gives NaN out. float64 keeps libm.
 #pragma once
 #include <bit>
 #include <cmath>
 #include <cstdint>
 
-namespace keel::cpu::vmath {
+namespace keel::elementwise::vmath {
 
 /// e^x: x = n·ln2 + r with |r| <= ln2/2 (about) (Cody-Waite split of ln2), e^r by a degree-6 polynomial (Cephes
 /// expf coefficients), then scaled by 2^n as two factors 2^(n/2)·2^(n-n/2) so every factor is a normal
@@ -47,4 +48,4 @@ inline float tanh(float x) {
   return ax < 0.625f ? small : std::copysign(big, x);
 }
 
-}  // namespace keel::cpu::vmath
+}  // namespace keel::elementwise::vmath
