@@ -5,6 +5,8 @@
 #include <omp.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 
 #include "keel/core/error.h"
 
@@ -14,15 +16,26 @@ namespace config {
 void set_num_threads(int n) {
   KEEL_CHECK(n >= 1, ValueError, "set_num_threads: expected a positive thread count, got ", n);
   omp_set_num_threads(n);
-  // New pool threads get the denormal setting on the next CPU op (core/denormals.h).
+  // New pool threads get the denormal setting on the next CPU kernel (backends/cpu/denormals.h).
 }
 int get_num_threads() { return omp_get_max_threads(); }
 
 namespace {
+bool flush_denormals_from_environment() {
+  const char* v = std::getenv("KEEL_FLUSH_DENORMALS");
+  return v == nullptr || !(std::strcmp(v, "0") == 0 || std::strcmp(v, "false") == 0);
+}
+std::atomic<bool>& flush_denormals_setting() {
+  static std::atomic<bool> enabled{flush_denormals_from_environment()};
+  return enabled;
+}
 std::atomic<bool> g_tf32{false};
 std::atomic<bool> g_run_eagerly{false};
 }  // namespace
 
+// The CPU backend applies it (backends/cpu/denormals.h); core only holds the setting.
+void set_flush_denormals(bool enabled) { flush_denormals_setting().store(enabled); }
+bool flush_denormals() { return flush_denormals_setting().load(std::memory_order_relaxed); }
 void enable_tensor_float_32_execution(bool enabled) { g_tf32.store(enabled); }
 bool tensor_float_32_execution_enabled() { return g_tf32.load(); }
 void run_functions_eagerly(bool enabled) { g_run_eagerly.store(enabled); }

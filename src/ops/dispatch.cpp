@@ -3,7 +3,6 @@
 
 #include <array>
 
-#include "core/denormals.h"
 #include "kernel_plan.h"
 
 namespace keel {
@@ -12,6 +11,10 @@ using Table = std::array<std::array<KernelFn, static_cast<int>(Backend::kCount)>
 Table& table() {
   static Table t{};  // function-local: backends register from their own static initialisers
   return t;
+}
+std::array<BackendContext, static_cast<int>(Backend::kCount)>& contexts() {
+  static std::array<BackendContext, static_cast<int>(Backend::kCount)> c{};
+  return c;
 }
 thread_local bool tls_reference = false;
 thread_local int tls_kernel_depth = 0;  // > 0 while a kernel runs
@@ -28,6 +31,13 @@ std::string_view backend_name(Backend b) {
 
 void register_kernel(OpId op, Backend backend, KernelFn fn) {
   table()[static_cast<int>(op)][static_cast<int>(backend)] = fn;
+}
+void register_backend_context(Backend backend, BackendContext context) {
+  contexts()[static_cast<int>(backend)] = context;
+}
+void run_in_backend_context(Backend backend, void (*body)(void*), void* ctx) {
+  if (BackendContext c = contexts()[static_cast<int>(backend)]) return c(body, ctx);
+  body(ctx);
 }
 bool has_kernel(OpId op, Backend backend) { return table()[static_cast<int>(op)][static_cast<int>(backend)] != nullptr; }
 
@@ -54,12 +64,7 @@ void dispatch_kernel(OpId op, std::span<const Tensor> inputs, std::span<const Te
     Depth() { ++tls_kernel_depth; }
     ~Depth() { --tls_kernel_depth; }
   } depth;
-  if (b == Backend::kCpu) {
-    const ScopedFlushDenormals flush;
-    fn(KernelArgs{op, inputs, outputs, attrs});
-    return;
-  }
-  fn(KernelArgs{op, inputs, outputs, attrs});
+  run_in_backend_context(b, [&] { fn(KernelArgs{op, inputs, outputs, attrs}); });
 }
 }  // namespace detail
 

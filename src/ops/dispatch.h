@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "keel/core/tensor.h"
@@ -30,6 +31,16 @@ using KernelFn = void (*)(const KernelArgs&);
 
 void register_kernel(OpId op, Backend backend, KernelFn fn);
 bool has_kernel(OpId op, Backend backend);
+
+/// A backend's execution context: runs body(ctx) in the thread state its kernels need (the CPU backend's
+/// flushes denormals). The dispatcher and KernelPlan::replay enter it; the ops module knows no backend's policy.
+using BackendContext = void (*)(void (*body)(void*), void* ctx);
+void register_backend_context(Backend backend, BackendContext context);
+/// Runs f() inside `backend`'s context (directly when the backend registered none).
+void run_in_backend_context(Backend backend, void (*body)(void*), void* ctx);
+template <class F> void run_in_backend_context(Backend backend, F&& f) {
+  run_in_backend_context(backend, [](void* p) { (*static_cast<std::remove_reference_t<F>*>(p))(); }, &f);
+}
 /// The backend that runs ops on `device` on this thread (kCpuRef inside a ReferenceKernelsScope).
 Backend backend_for(Device device);
 

@@ -6,7 +6,6 @@
 #include <unordered_set>
 
 #include "core/autograd_meta.h"
-#include "core/denormals.h"
 #include "core/tensor_internals.h"
 #include "keel/core/grad_mode.h"
 #include "keel/core/random.h"
@@ -19,10 +18,18 @@ thread_local KernelPlanRecorder* tls_recorder = nullptr;
 
 void KernelPlan::replay() {
   KEEL_CHECK(replayable(), RuntimeError, "KernelPlan::replay: the plan is not replayable: ", reason_);
-  const detail::ScopedFlushDenormals flush;  // as dispatch does for CPU kernels
-  for (RecordedKernel& k : kernels_) {
-    if (k.redraw) k.redraw(k.attrs.get());
-    k.fn(KernelArgs{k.op, k.inputs, k.outputs, k.attrs.get()});
+  // Each run of kernels of one backend inside that backend's context, entered once (as dispatch does per kernel).
+  for (size_t k = 0; k < kernels_.size();) {
+    const Backend backend = kernels_[k].backend;
+    size_t end = k;
+    while (end < kernels_.size() && kernels_[end].backend == backend) ++end;
+    run_in_backend_context(backend, [&] {
+      for (; k < end; ++k) {
+        RecordedKernel& r = kernels_[k];
+        if (r.redraw) r.redraw(r.attrs.get());
+        r.fn(KernelArgs{r.op, r.inputs, r.outputs, r.attrs.get()});
+      }
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-// Denormal flushing around CPU kernels (core/denormals.h): results and operands in the denormal range are
+// Denormal flushing around CPU kernels (backends/cpu/denormals.h): results and operands in the denormal range are
 // zero while it is on, IEEE values when it is off, and the caller's floating-point flags are left as found.
 #include <gtest/gtest.h>
 #include <xmmintrin.h>
