@@ -1,7 +1,6 @@
 // Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3") and the global stream.
 // Element i of a draw of n values uses counter (offset + i/4), lane i%4, so results do not depend on
 // thread count or device. Normals use Box-Muller on two lanes.
-#include "core/tensor_internals.h"
 #include "keel/core/random.h"
 
 #include <atomic>
@@ -9,6 +8,8 @@
 #include <mutex>
 
 #include "core/dtype_dispatch.h"
+#include "core/tensor_internals.h"
+#include "core/thread_observer.h"
 #include "keel/core/config.h"
 
 namespace keel {
@@ -93,12 +94,8 @@ void set_state(const GeneratorState& state) {
   g_offset = state.offset;
 }
 
-thread_local uint64_t tls_stream_draws = 0;
-
-uint64_t stream_draws_on_this_thread() { return tls_stream_draws; }
-
 StreamPosition next_stream(uint64_t count) {
-  ++tls_stream_draws;
+  if (detail::ThreadObserver* o = detail::thread_observer()) o->stream_draw();
   std::lock_guard lock(g_mu);
   StreamPosition p{g_seed, g_offset};
   g_offset += count;

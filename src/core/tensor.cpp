@@ -11,6 +11,7 @@
 #include "core/dtype_dispatch.h"
 #include "core/strided.h"
 #include "core/tensor_internals.h"
+#include "core/thread_observer.h"
 #include "keel/core/grad_mode.h"
 
 namespace keel {
@@ -134,14 +135,13 @@ Tensor copy_to_device(const Tensor& t, Device device) {
 }
 
 namespace {
-thread_local uint64_t tls_host_reads = 0;
 thread_local bool tls_validation_reads = false;
 }  // namespace
 
 void note_host_read() {
-  if (!tls_validation_reads) ++tls_host_reads;
+  if (tls_validation_reads) return;
+  if (ThreadObserver* o = thread_observer()) o->host_read();
 }
-uint64_t host_reads_on_this_thread() { return tls_host_reads; }
 ValidationReadScope::ValidationReadScope() : previous_(tls_validation_reads) { tls_validation_reads = true; }
 ValidationReadScope::~ValidationReadScope() { tls_validation_reads = previous_; }
 

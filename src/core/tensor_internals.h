@@ -1,5 +1,5 @@
 // Tensor internals the other modules of Keel share and users never see: views without autograd, CPU copies
-// and reads for kernels, device copies, and the per-thread count of host reads that kernel plans check.
+// and reads for kernels, device copies, and the host-read report that kernel plans check.
 #pragma once
 #include <cstdint>
 
@@ -18,12 +18,12 @@ Tensor copy_to_device(const Tensor& t, Device device);
 /// Reads element `i` (row-major logical index) of a CPU tensor as double.
 double read_as_double(const Tensor& t, int64_t i);
 
-/// Counts reads of tensor values into host memory (to_vector, item) on this thread: a recorded kernel
-/// plan is replayable only if the recorded code never looked at values (see ops/kernel_plan.h).
+/// Reports a read of tensor values into host memory (to_vector, item) to this thread's observer
+/// (core/thread_observer.h): a recorded kernel plan is replayable only if the recorded code never looked at
+/// values (see ops/kernel_plan.h).
 void note_host_read();
-uint64_t host_reads_on_this_thread();
 /// RAII: host reads in this scope only validate values (an error or nothing), never change what is
-/// computed, so they do not count.
+/// computed, so they are not reported.
 class ValidationReadScope {
  public:
   ValidationReadScope();

@@ -1,5 +1,6 @@
-#include "core/tensor_internals.h"
 #include "keel/core/variable.h"
+
+#include "core/tensor_internals.h"
 
 namespace keel {
 

@@ -1,8 +1,8 @@
 // Dataset: sources (tensor slices, a single element) and the simple transformations (map, take,
 // repeat); shuffle, batch and prefetch have files of their own.
-#include "core/tensor_internals.h"
 #include "keel/data/dataset.h"
 
+#include "core/tensor_internals.h"
 #include "data/dataset_stage.h"
 #include "keel/core/grad_mode.h"
 

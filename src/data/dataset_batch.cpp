@@ -1,6 +1,7 @@
 // batch: stacks consecutive elements component-wise; the last batch may be short unless drop_remainder.
-#include "core/tensor_internals.h"
 #include "data/dataset_stage.h"
+
+#include "core/tensor_internals.h"
 
 namespace keel::data::detail {
 namespace {

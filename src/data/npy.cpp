@@ -1,7 +1,6 @@
 // .npy: "\x93NUMPY", major, minor, header length (uint16 for 1.x, uint32 for 2.x/3.x, little-endian), an
 // ASCII Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces
 // and ended by '\n', then the raw elements. .npz: a zip archive of .npy members (libzip).
-#include "core/tensor_internals.h"
 #include "keel/data/npy.h"
 
 #include <zip.h>
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "core/tensor_internals.h"
 #include "data/byte_source.h"
 
 namespace keel::data {

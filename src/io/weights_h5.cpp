@@ -15,7 +15,6 @@
 //   - Keras objects without variables that Keel's layers have no object for but Keras still writes an
 //     empty `vars` group for (MultiHeadAttention's `_dropout_layer` and `_softmax`): kStatelessChildren.
 // Loading walks the same tree. A missing group reads as no variables, as Keras's H5IOStore.get does.
-#include "core/tensor_internals.h"
 #include "keel/io/weights.h"
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/tensor_internals.h"
 #include "io/atomic_file.h"
 #include "io/hdf5.h"
 #include "io/legacy_h5.h"

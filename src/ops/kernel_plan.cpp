@@ -7,6 +7,7 @@
 
 #include "core/autograd_meta.h"
 #include "core/tensor_internals.h"
+#include "core/thread_observer.h"
 #include "keel/core/grad_mode.h"
 #include "keel/core/random.h"
 
@@ -118,14 +119,27 @@ size_t KernelPlan::share_buffers(std::span<const Tensor> keep) {
 }
 
 KernelPlanRecorder::KernelPlanRecorder()
-    : host_reads_at_start_(detail::host_reads_on_this_thread()),
-      draws_at_start_(random::stream_draws_on_this_thread()),
-      previous_(tls_recorder) {
+    : previous_(tls_recorder), previous_observer_(detail::exchange_thread_observer(this)) {
   tls_recorder = this;
 }
 
 KernelPlanRecorder::~KernelPlanRecorder() {
-  if (!finished_) tls_recorder = previous_;
+  if (!finished_) stop();
+}
+
+void KernelPlanRecorder::stop() {
+  tls_recorder = previous_;
+  detail::exchange_thread_observer(previous_observer_);
+}
+
+// Counted, and passed on to an enclosing recorder, which would have seen them too.
+void KernelPlanRecorder::host_read() {
+  ++host_reads_;
+  if (previous_observer_) previous_observer_->host_read();
+}
+void KernelPlanRecorder::stream_draw() {
+  ++draws_;
+  if (previous_observer_) previous_observer_->stream_draw();
 }
 
 KernelPlanRecorder* KernelPlanRecorder::active() { return tls_recorder; }
@@ -137,10 +151,9 @@ void KernelPlanRecorder::fail(std::string reason) {
 KernelPlan KernelPlanRecorder::finish() {
   KEEL_CHECK(!finished_, RuntimeError, "KernelPlanRecorder::finish called twice");
   finished_ = true;
-  tls_recorder = previous_;
-  if (detail::host_reads_on_this_thread() != host_reads_at_start_)
-    fail("the recorded code read tensor values on the host");
-  if (random::stream_draws_on_this_thread() - draws_at_start_ != draws_claimed_)
+  stop();
+  if (host_reads_ != 0) fail("the recorded code read tensor values on the host");
+  if (draws_ != draws_claimed_)
     fail("the recorded code drew random numbers outside ops that redraw them on replay");
   if (plan_.kernels_.empty()) fail("nothing was recorded");
   return std::move(plan_);

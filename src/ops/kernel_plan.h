@@ -15,12 +15,13 @@
 // Kernels that dispatch other kernels inside themselves are recorded once, as the outer kernel.
 #pragma once
 #include <functional>
-#include <span>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "core/thread_observer.h"
 #include "dispatch.h"
 
 namespace keel {
@@ -63,11 +64,12 @@ class KernelPlan {
   std::string reason_;
 };
 
-/// RAII: while alive, kernels dispatched on this thread (outside other kernels) are recorded.
-class KernelPlanRecorder {
+/// RAII: while alive, kernels dispatched on this thread (outside other kernels) are recorded. It observes
+/// the thread (core/thread_observer.h) for host reads and random draws, which make a plan unreplayable.
+class KernelPlanRecorder : private detail::ThreadObserver {
  public:
   KernelPlanRecorder();
-  ~KernelPlanRecorder();
+  ~KernelPlanRecorder() override;
   KernelPlanRecorder(const KernelPlanRecorder&) = delete;
   KernelPlanRecorder& operator=(const KernelPlanRecorder&) = delete;
 
@@ -84,11 +86,15 @@ class KernelPlanRecorder {
   void refresh_last_draw(std::function<void(void* attrs)> redraw);
 
  private:
+  void host_read() override;
+  void stream_draw() override;
+  void stop();
   void fail(std::string reason);
   KernelPlan plan_;
   bool finished_ = false;
-  uint64_t host_reads_at_start_, draws_at_start_, draws_claimed_ = 0;
+  uint64_t host_reads_ = 0, draws_ = 0, draws_claimed_ = 0;
   KernelPlanRecorder* previous_;
+  detail::ThreadObserver* previous_observer_;
   std::unordered_set<const Storage*> produced_, external_;  // buffers first seen as a kernel's output / input
 };
 

@@ -1,12 +1,12 @@
 // The train step's forward, loss and backward from a kernel plan (Note [Compiled train step] in
 // compiled_step.h).
-#include "core/tensor_internals.h"
 #include "training/compiled_step.h"
 
 #include <functional>
 #include <optional>
 #include <sstream>
 
+#include "core/tensor_internals.h"
 #include "keel/core/config.h"
 #include "keel/training/trainer.h"
 

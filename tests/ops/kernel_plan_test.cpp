@@ -97,6 +97,29 @@ TEST(KernelPlan, RefusesRandomDrawsItCannotRedraw) {
   EXPECT_NE(plan.not_replayable_because().find("random"), std::string::npos);
 }
 
+// A recorder inside another passes the reads and draws it sees on: the outer plan covers that code too.
+TEST(KernelPlan, AnEnclosingRecorderSeesWhatAnInnerOneSaw) {
+  const Tensor a = rand_uniform({4}, DType::f32, 10);
+  KernelPlanRecorder outer;
+  {
+    KernelPlanRecorder inner;
+    const Tensor s = ops::sum(a);
+    EXPECT_TRUE(std::isfinite(s.item<float>()));
+    const Tensor noisy = a + random::normal({4});
+    KernelPlan inner_plan = inner.finish();
+    EXPECT_FALSE(inner_plan.replayable());
+  }
+  const Tensor b = ops::neg(a);
+  KernelPlan plan = outer.finish();
+  EXPECT_FALSE(plan.replayable());
+  EXPECT_NE(plan.not_replayable_because().find("read tensor values on the host"), std::string::npos);
+  // Once both have finished, nothing observes the thread any more: a new recorder starts clean.
+  KernelPlanRecorder fresh;
+  const Tensor c = ops::neg(a);
+  KernelPlan clean = fresh.finish();
+  EXPECT_TRUE(clean.replayable()) << clean.not_replayable_because();
+}
+
 TEST(KernelPlan, RefusesKernelsThatWriteIntoBuffersTheyDidNotCreate) {
   // A fused Adam update writing the variable in place: a replay would start from the updated values.
   const Tensor w = rand_uniform({6}, DType::f32, 10), m = zeros({6}), v = zeros({6}),

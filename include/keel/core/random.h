@@ -20,9 +20,6 @@ void set_seed(uint64_t seed);
 /// Reserves `count` counters of the global stream and returns (key, first counter).
 struct StreamPosition { uint64_t key; uint64_t counter; };
 StreamPosition next_stream(uint64_t count);
-/// How many times this thread has called next_stream (a kernel plan checks that recorded code drew
-/// random numbers only where it knows how to redraw them; see ops/kernel_plan.h).
-uint64_t stream_draws_on_this_thread();
 
 /// The whole state of the global generator: its key (the seed) and how many counters it has handed out.
 /// Saving it and setting it back later makes every following unseeded draw (initializers, dropout masks,
