@@ -33,6 +33,7 @@ Tensor log1p(const Tensor& x) { return unary_float(OpId::Log1p, x); }
 Tensor expm1(const Tensor& x) { return unary_float(OpId::Expm1, x); }
 Tensor sqrt(const Tensor& x) { return unary_float(OpId::Sqrt, x); }
 Tensor rsqrt(const Tensor& x) { return unary_float(OpId::Rsqrt, x); }
+Tensor reciprocal(const Tensor& x) { return unary_float(OpId::Reciprocal, x); }
 Tensor sin(const Tensor& x) { return unary_float(OpId::Sin, x); }
 Tensor cos(const Tensor& x) { return unary_float(OpId::Cos, x); }
 Tensor tanh(const Tensor& x) { return unary_float(OpId::Tanh, x); }

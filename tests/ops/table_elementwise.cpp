@@ -56,6 +56,7 @@ KEEL_OP_CASES({
     unary("expm1", OpId::Expm1, -2, 2, 190, [](const Tensor& x) { return ops::expm1(x); }),
     unary("sqrt", OpId::Sqrt, 0.5, 2, 107, [](const Tensor& x) { return ops::sqrt(x); }),
     unary("rsqrt", OpId::Rsqrt, 0.5, 2, 108, [](const Tensor& x) { return ops::rsqrt(x); }),
+    unary("reciprocal", OpId::Reciprocal, 0.5, 2, 191, [](const Tensor& x) { return ops::reciprocal(x); }),
     unary("square_0d", OpId::Square, -1, 1, 109, {}, [](const Tensor& x) { return ops::square(x); }),
     unary("sin", OpId::Sin, -3, 3, 110, [](const Tensor& x) { return ops::sin(x); }),
     unary("cos", OpId::Cos, -3, 3, 111, [](const Tensor& x) { return ops::cos(x); }),

@@ -149,6 +149,7 @@ BINARY = [
 # (the fixtures' inputs come from one generator, in list order).
 LATER = [
     unary("expm1", torch.expm1, u((3, 4), -2, 2)),
+    unary("reciprocal", torch.reciprocal, u((3, 4), 0.5, 2)),
 ]
 
 CASES = UNARY + BINARY + LATER

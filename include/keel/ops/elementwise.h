@@ -18,6 +18,8 @@ Tensor log1p(const Tensor& x);
 Tensor expm1(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
+/// 1 / x (keras.ops.reciprocal); integer inputs give float32.
+Tensor reciprocal(const Tensor& x);
 Tensor square(const Tensor& x);
 Tensor sin(const Tensor& x);
 Tensor cos(const Tensor& x);

@@ -26,6 +26,8 @@ Grads expm1_grad(const GradCtx& c) { return {c.grad() * (c.output(0) + 1.0)}; } 
 Grads sqrt_grad(const GradCtx& c) { return {c.grad() / c.output(0) * 0.5}; }
 // d/dx x^(-1/2) = -x^(-3/2)/2 = -y/(2x).
 Grads rsqrt_grad(const GradCtx& c) { return {c.grad() * c.output(0) / c.input(0) * -0.5}; }
+// d/dx 1/x = -1/x² = -y².
+Grads reciprocal_grad(const GradCtx& c) { return {-(c.grad() * ops::square(c.output(0)))}; }
 Grads square_grad(const GradCtx& c) { return {c.grad() * c.input(0) * 2.0}; }
 Grads sin_grad(const GradCtx& c) { return {c.grad() * ops::cos(c.input(0))}; }
 Grads cos_grad(const GradCtx& c) { return {-(c.grad() * ops::sin(c.input(0)))}; }
@@ -138,6 +140,7 @@ KEEL_REGISTER_GRAD(Log1p, log1p_grad);
 KEEL_REGISTER_GRAD(Expm1, expm1_grad);
 KEEL_REGISTER_GRAD(Sqrt, sqrt_grad);
 KEEL_REGISTER_GRAD(Rsqrt, rsqrt_grad);
+KEEL_REGISTER_GRAD(Reciprocal, reciprocal_grad);
 KEEL_REGISTER_GRAD(Square, square_grad);
 KEEL_REGISTER_GRAD(Sin, sin_grad);
 KEEL_REGISTER_GRAD(Cos, cos_grad);

@@ -50,6 +50,9 @@ struct Sqrt {
 struct Rsqrt {
   template <class T> KEEL_HOST_DEVICE T operator()(T x) const { return T(1) / math::sqrt(x); }
 };
+struct Reciprocal {
+  template <class T> KEEL_HOST_DEVICE T operator()(T x) const { return T(1) / x; }
+};
 struct Sin {
   template <class T> KEEL_HOST_DEVICE T operator()(T x) const { return math::sin(x); }
 };
@@ -131,6 +134,7 @@ struct Clip {
   X(Expm1, false)                 \
   X(Sqrt, false)                  \
   X(Rsqrt, false)                 \
+  X(Reciprocal, false)            \
   X(Sin, false)                   \
   X(Cos, false)                   \
   X(Tanh, false)                  \

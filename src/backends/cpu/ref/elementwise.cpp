@@ -53,6 +53,9 @@ void log1p(const KernelArgs& a) {
 void expm1(const KernelArgs& a) {
   map(a, [](double x, double, double) { return std::expm1(x); });
 }
+void reciprocal(const KernelArgs& a) {
+  map(a, [](double x, double, double) { return 1.0 / x; });
+}
 void sqrt(const KernelArgs& a) {
   map(a, [](double x, double, double) { return std::sqrt(x); });
 }
@@ -173,6 +176,7 @@ KEEL_REGISTER_KERNEL(Log1p, kCpuRef, log1p);
 KEEL_REGISTER_KERNEL(Expm1, kCpuRef, expm1);
 KEEL_REGISTER_KERNEL(Sqrt, kCpuRef, sqrt);
 KEEL_REGISTER_KERNEL(Rsqrt, kCpuRef, rsqrt);
+KEEL_REGISTER_KERNEL(Reciprocal, kCpuRef, reciprocal);
 KEEL_REGISTER_KERNEL(Square, kCpuRef, square);
 KEEL_REGISTER_KERNEL(Sin, kCpuRef, sin);
 KEEL_REGISTER_KERNEL(Cos, kCpuRef, cos);
