@@ -14,6 +14,17 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
+int64_t checked_shape_bytes(const Shape& s, size_t element_size, std::string_view what) {
+  for (int64_t d : s) KEEL_CHECK(d >= 0, ShapeError, what, ": negative dimension in shape ", shape_str(s));
+  // A zero extent makes an empty tensor, whatever the other extents are.
+  if (std::find(s.begin(), s.end(), 0) != s.end()) return 0;
+  int64_t n = static_cast<int64_t>(element_size);
+  for (int64_t d : s)
+    KEEL_CHECK(!__builtin_mul_overflow(n, d, &n), ShapeError, what, ": shape ", shape_str(s), " of ", element_size,
+               "-byte elements needs more than 2^63 bytes");
+  return n;
+}
+
 Strides contiguous_strides(const Shape& s) {
   Strides st(s.size());
   int64_t acc = 1;

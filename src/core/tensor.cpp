@@ -158,10 +158,9 @@ double read_as_double(const Tensor& t, int64_t i) {
 
 // --- creation ---
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t d : shape)
-    KEEL_CHECK(d >= 0, ShapeError, "empty: negative dimension in shape ", shape_str(shape));
+  const int64_t nbytes = checked_shape_bytes(shape, dtype_size(dtype), "empty");
   auto im = std::make_shared<TensorImpl>();
-  im->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  im->storage = std::make_shared<Storage>(static_cast<size_t>(nbytes), device);
   im->shape = shape;
   im->strides = contiguous_strides(shape);
   im->dtype = dtype;

@@ -27,6 +27,7 @@ class MemorySource : public ByteSource {
     position_ += static_cast<int64_t>(take);
     return take;
   }
+  uint64_t max_remaining() const override { return bytes_.size() - static_cast<size_t>(position_); }
 
  private:
   std::span<const uint8_t> bytes_;
@@ -64,6 +65,13 @@ class GzipSource : public ByteSource {
     }
     position_ += static_cast<int64_t>(produced);
     return produced;
+  }
+
+  // Deflate expands at most 1032:1 (RFC 1951 stored/fixed blocks; zlib's tech notes); what inflate holds
+  // in its window may come out without more input.
+  uint64_t max_remaining() const override {
+    constexpr uint64_t kMaxRatio = 1032, kWindow = uint64_t{1} << MAX_WBITS;
+    return ended_ ? 0 : (bytes_.size() - consumed()) * kMaxRatio + kWindow;
   }
 
  private:

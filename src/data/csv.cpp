@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string_view>
 
+#include "data/byte_source.h"
+
 namespace keel::data {
 namespace {
 
@@ -48,7 +50,8 @@ bool parse_float(std::string_view cell, float& value) {
 
 }  // namespace
 
-CsvTable read_csv(const std::string& path, const CsvOptions& options) {
+namespace {
+CsvTable read_csv_file(const std::string& path, const CsvOptions& options) {
   std::error_code ec;
   KEEL_CHECK(std::filesystem::is_regular_file(path, ec), NotFoundError, "read_csv: no such file: ", path);
   KEEL_CHECK(options.skip_rows >= 0, ValueError, "read_csv: skip_rows must be >= 0, got ", options.skip_rows);
@@ -94,6 +97,12 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   KEEL_CHECK(!in.bad(), Error, "read_csv: reading ", path, " failed after line ", line_no);
   table.values = from_vector(values, {rows, std::max<int64_t>(columns, 0)});
   return table;
+}
+
+}  // namespace
+
+CsvTable read_csv(const std::string& path, const CsvOptions& options) {
+  return detail::translate_allocation_failures("read_csv", path, [&] { return read_csv_file(path, options); });
 }
 
 }  // namespace keel::data

@@ -60,22 +60,21 @@ Tensor load_idx(const DatasetFiles& ds, const fs::path& dir, const IdxFile& file
   std::error_code ec;
   KEEL_CHECK(fs::is_regular_file(path, ec), NotFoundError, ds.api, ": missing file ", path, " (expected MD5 ", file.md5,
              "); ", search_order(ds.folder));
-  const std::vector<uint8_t> bytes = data::detail::read_file_bytes(path, ds.api);
+  const std::vector<uint8_t> bytes =
+      data::detail::translate_allocation_failures(ds.api, path, [&] { return data::detail::read_file_bytes(path, ds.api); });
   const std::string md5 = data::detail::md5_hex(bytes.data(), bytes.size());
   auto corrupt = [&](const std::string& what) {
     return ValueError(keel::detail::cat(ds.api, ": corrupt file ", path, " (expected MD5 ", file.md5, ", its MD5 is ",
                                         md5, "): ", what));
   };
-  // Decode even when the MD5 is wrong, to say what is wrong with the file where we can.
+  // Decode even when the MD5 is wrong, to say what is wrong with the file where we can; the header must
+  // give the expected shape before any data is read.
   Tensor t;
   try {
-    t = data::detail::parse_idx(bytes);
+    t = data::detail::parse_idx(bytes, data::detail::IdxExpectation{DType::u8, expected});
   } catch (const ValueError& e) {
     throw corrupt(e.what());
   }
-  if (t.dtype() != DType::u8 || t.shape() != expected)
-    throw corrupt(keel::detail::cat("expected uint8 IDX data of shape ", shape_str(expected), ", the file holds ",
-                                    dtype_name(t.dtype()), " data of shape ", shape_str(t.shape())));
   if (md5 != file.md5) throw corrupt("the content differs from the published file");
   return t;
 }

@@ -4,7 +4,6 @@
 
 #include <bit>
 #include <cstring>
-#include <limits>
 #include <type_traits>
 
 #include "data/byte_source.h"
@@ -54,7 +53,7 @@ void convert_big_endian(const uint8_t* raw, Dst* out, int64_t count) {
 
 }  // namespace
 
-Tensor parse_idx(std::span<const uint8_t> file_bytes) {
+Tensor parse_idx(std::span<const uint8_t> file_bytes, std::optional<IdxExpectation> expected) {
   std::unique_ptr<ByteSource> src = open_byte_source(file_bytes);
   uint8_t magic[4];
   read_exact(*src, magic, 4, "magic number");
@@ -68,16 +67,20 @@ Tensor parse_idx(std::span<const uint8_t> file_bytes) {
   Shape shape(magic[3]);
   std::vector<uint8_t> dims(4 * shape.size());
   read_exact(*src, dims.data(), dims.size(), "dimension list");
-  int64_t count = 1;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    shape[d] = big_endian_u32(&dims[4 * d]);
-    KEEL_CHECK(shape[d] == 0 || count <= std::numeric_limits<int64_t>::max() / 8 / shape[d], ValueError,
-               "IDX dimensions at byte 4 give an impossibly large shape ", shape_str(shape));
-    count *= shape[d];
-  }
+  for (size_t d = 0; d < shape.size(); ++d) shape[d] = big_endian_u32(&dims[4 * d]);
+  if (expected)
+    KEEL_CHECK(type->dtype == expected->dtype && shape == expected->shape, ValueError, "expected ",
+               dtype_name(expected->dtype), " IDX data of shape ", shape_str(expected->shape), ", the header at byte 0 gives ",
+               type->name, " data of shape ", shape_str(shape));
+  // Checked before anything is allocated: the header alone must not decide how much memory a file costs.
+  const int64_t data_bytes = checked_shape_bytes(shape, static_cast<size_t>(type->bytes), "IDX dimensions at byte 4");
+  const int64_t count = data_bytes / type->bytes;
+  const uint64_t at_most = src->max_remaining();
+  KEEL_CHECK(static_cast<uint64_t>(data_bytes) <= at_most, ValueError, "truncated IDX data: the header gives ",
+             shape_str(shape), " ", type->name, " elements, ", data_bytes, " bytes from byte ", src->position(),
+             ", but the data ends at or before byte ", static_cast<uint64_t>(src->position()) + at_most);
 
   Tensor t = empty(shape, type->dtype, Device::cpu());  // filled from host memory below
-  const size_t data_bytes = static_cast<size_t>(count) * type->bytes;
   if (type->code == 0x08) {
     read_exact(*src, t.data_ptr(), data_bytes, "data");
   } else {
@@ -117,12 +120,14 @@ Tensor parse_idx(std::span<const uint8_t> file_bytes) {
 namespace keel::datasets {
 
 Tensor read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = data::detail::read_file_bytes(path, "read_idx");
-  try {
-    return data::detail::parse_idx(bytes);
-  } catch (const ValueError& e) {
-    throw ValueError(keel::detail::cat("read_idx: ", path, ": ", e.what()));
-  }
+  return data::detail::translate_allocation_failures("read_idx", path, [&] {
+    std::vector<uint8_t> bytes = data::detail::read_file_bytes(path, "read_idx");
+    try {
+      return data::detail::parse_idx(bytes);
+    } catch (const ValueError& e) {
+      throw ValueError(keel::detail::cat("read_idx: ", path, ": ", e.what()));
+    }
+  });
 }
 
 }  // namespace keel::datasets

@@ -103,7 +103,7 @@ Tensor parse_npy(std::span<const uint8_t> bytes, const std::string& where) {
   const Shape shape = parse_shape(dict_value(header, "shape", where), where);
 
   const size_t data_start = header_start + header_len;
-  const size_t data_bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  const size_t data_bytes = static_cast<size_t>(checked_shape_bytes(shape, dtype_size(dtype), where));
   KEEL_CHECK(bytes.size() - data_start == data_bytes, ValueError, where, ": the .npy header gives ", dtype_name(dtype),
              " data of shape ", shape_str(shape), " (", data_bytes, " bytes from byte ", data_start,
              ") but the file holds ", bytes.size() - data_start, " bytes there");
@@ -132,11 +132,35 @@ struct ZipFileCloser {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
 
+// Reads a member as its data arrives, in 1 MiB steps: the buffer never grows past what decompression has
+// really produced, so a directory entry claiming gigabytes (or 2^63 bytes) costs nothing; the claim is
+// only checked against the data.
+std::vector<uint8_t> read_member(zip_file_t* member, const zip_stat_t& st, const std::string& where) {
+  constexpr size_t kStep = size_t{1} << 20;
+  std::vector<uint8_t> bytes;
+  for (;;) {
+    const size_t at = bytes.size();
+    bytes.resize(at + kStep);
+    const zip_int64_t got = zip_fread(member, bytes.data() + at, kStep);
+    KEEL_CHECK(got >= 0, ValueError, where, ": reading failed after ", at, " bytes: ", zip_file_strerror(member));
+    bytes.resize(at + static_cast<size_t>(got));
+    KEEL_CHECK(bytes.size() <= st.size, ValueError, where, ": the member holds more than the ", st.size,
+               " bytes its directory entry gives");
+    if (got == 0) break;
+  }
+  KEEL_CHECK(bytes.size() == st.size, ValueError, where, ": the directory entry gives ", st.size,
+             " bytes but the member holds ", bytes.size());
+  bytes.shrink_to_fit();
+  return bytes;
+}
+
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
-  const std::vector<uint8_t> bytes = detail::read_file_bytes(path, "read_npy");
-  return parse_npy(bytes, keel::detail::cat("read_npy: ", path));
+  return detail::translate_allocation_failures("read_npy", path, [&] {
+    const std::vector<uint8_t> bytes = detail::read_file_bytes(path, "read_npy");
+    return parse_npy(bytes, keel::detail::cat("read_npy: ", path));
+  });
 }
 
 void write_npy(const std::string& path, const Tensor& t) {
@@ -166,7 +190,8 @@ void write_npy(const std::string& path, const Tensor& t) {
   detail::write_file_atomic(path, out, "write_npy");
 }
 
-std::map<std::string, Tensor> read_npz(const std::string& path) {
+namespace {
+std::map<std::string, Tensor> read_npz_archive(const std::string& path) {
   std::error_code ec;
   KEEL_CHECK(std::filesystem::is_regular_file(path, ec), NotFoundError, "read_npz: no such file: ", path);
   int err = 0;
@@ -192,14 +217,17 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
     const std::string where = keel::detail::cat("read_npz: ", path, ", member ", name);
     std::unique_ptr<zip_file_t, ZipFileCloser> member(zip_fopen_index(archive.get(), i, 0));
     KEEL_CHECK(member, ValueError, where, ": cannot open: ", zip_strerror(archive.get()));
-    std::vector<uint8_t> bytes(st.size);
-    const zip_int64_t got = zip_fread(member.get(), bytes.data(), bytes.size());
-    KEEL_CHECK(got == static_cast<zip_int64_t>(bytes.size()), ValueError, where, ": read ", got, " of ", bytes.size(),
-               " bytes: ", zip_file_strerror(member.get()));
+    const std::vector<uint8_t> bytes = read_member(member.get(), st, where);
     if (name.ends_with(".npy")) name.resize(name.size() - 4);
     arrays[name] = parse_npy(bytes, where);
   }
   return arrays;
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> read_npz(const std::string& path) {
+  return detail::translate_allocation_failures("read_npz", path, [&] { return read_npz_archive(path); });
 }
 
 }  // namespace keel::data

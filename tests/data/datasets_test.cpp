@@ -14,6 +14,7 @@
 #include <numeric>
 #include <optional>
 
+#include "hand_made_files.h"
 #include "keel/data/datasets.h"
 #include "temp_dir.h"
 #include "test_util.h"
@@ -205,9 +206,21 @@ std::vector<uint8_t> idx_labels(uint32_t magic, uint32_t count, size_t payload) 
 TEST(Datasets, BadMagicDimsAndContentAreReported) {
   expect_corrupt_labels(idx_labels(0x00000F01, 60000, 60000), {"bad IDX magic number 0xf01 at byte 0"});
   expect_corrupt_labels(idx_labels(0x00000801, 5, 5), {"expected uint8 IDX data of shape (60000,)", "shape (5,)"});
-  expect_corrupt_labels(idx_labels(0x00000801, 60000, 100), {"truncated IDX data", "from byte 8", "ends at byte 108"});
+  expect_corrupt_labels(idx_labels(0x00000801, 60000, 100), {"truncated IDX data", "from byte 8", "ends at or before byte 108"});
   // Well-formed but not the published labels: only the MD5 can tell.
   expect_corrupt_labels(idx_labels(0x00000801, 60000, 60000), {"differs from the published file"});
+}
+
+// A 28-byte gzip whose header claims 1.2 billion labels: load_data used to reach 1.2 GB before the MD5
+// check. The header is now checked against the dataset's shape before anything is allocated.
+TEST(Datasets, TinyLabelsFileClaimingGigabytesIsRejectedBeforeAllocating) {
+  std::vector<uint8_t> header{0, 0, 8, 1};
+  for (uint8_t b : keel::testing::be32(1200000000)) header.push_back(b);
+  const std::vector<uint8_t> gz = keel::testing::gzip_stored(header);
+  ASSERT_EQ(gz.size(), 31u);
+  const int64_t before = keel::testing::peak_rss_bytes();
+  expect_corrupt_labels(gz, {"expected uint8 IDX data of shape (60000,)", "shape (1200000000,)"});
+  EXPECT_LT(keel::testing::peak_rss_bytes() - before, int64_t{64} << 20);
 }
 
 TEST(ReadIdx, TypeCodesAndErrors) {

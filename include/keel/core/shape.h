@@ -14,6 +14,10 @@ using Shape = std::vector<int64_t>;
 using Strides = std::vector<int64_t>;  // in elements, not bytes
 
 int64_t shape_numel(const Shape& s);
+/// The bytes a tensor of `s` with `element_size`-byte elements needs, for shapes that come from outside
+/// (files, configs, user calls): ShapeError naming `what` and the shape when an extent is negative or the
+/// element count or the byte count does not fit in int64 (where shape_numel would wrap around).
+int64_t checked_shape_bytes(const Shape& s, size_t element_size, std::string_view what);
 Strides contiguous_strides(const Shape& s);
 /// "(2, 3)" as Keras prints shapes; "()" for a scalar.
 std::string shape_str(const Shape& s);
