@@ -48,7 +48,10 @@ struct Var {
 
 std::string show(const Var& var) {
   if (!var.set) return detail::cat(var.name, " (not set, so ", var.value, ")");
-  if (!var.text.empty()) return detail::cat(var.name, "=\"", var.text, "\" (", var.value, " on this node)");
+  if (!var.text.empty()) {
+    const bool cut = var.text.size() > 200;  // a list can be 128 KiB long
+    return detail::cat(var.name, "=\"", var.text.substr(0, 200), cut ? "..." : "", "\" (", var.value, " on this node)");
+  }
   return detail::cat(var.name, "=", var.value);
 }
 
@@ -96,6 +99,8 @@ int parse_port(const std::string& name, const std::string& value) {
 /// The same checks for every source: 0 <= rank < world_size, 0 <= local_rank < local_world_size <= world_size.
 void check_placement(const Var& rank, const Var& world_size, const Var& local_rank, const Var& local_world_size) {
   KEEL_CHECK(world_size.value >= 1, ValueError, show(world_size), " must be at least 1");
+  KEEL_CHECK(world_size.value <= kMaxWorldSize, ValueError, show(world_size), " exceeds the largest supported job, ",
+             kMaxWorldSize, " processes");
   KEEL_CHECK(rank.value >= 0 && rank.value < world_size.value, ValueError, show(rank), " must be in [0, ",
              show(world_size), ")");
   KEEL_CHECK(local_world_size.value >= 1, ValueError, show(local_world_size), " must be at least 1");
@@ -145,33 +150,49 @@ Resolved resolve_ranks(const Env& env, ClusterSource source, const char* rank_na
 
 // ---- Slurm ----------------------------------------------------------------------------------------------
 
-/// Slurm's tasks-per-node list, "2(x3),1" -> {2, 2, 2, 1}.
-std::vector<int> parse_tasks_per_node(const std::string& name, const std::string& value) {
-  std::vector<int> counts;
+/// One entry of Slurm's tasks-per-node list: "2(x3)" is 2 tasks on each of 3 nodes.
+struct TasksPerNode {
+  int tasks;
+  int64_t nodes;
+};
+
+/// Slurm's tasks-per-node list, "2(x3),1" -> {{2, 3}, {1, 1}}, kept run-length encoded: a legal 128 KiB value
+/// can describe billions of nodes, which must not become billions of entries.
+std::vector<TasksPerNode> parse_tasks_per_node(const std::string& name, const std::string& value) {
+  std::vector<TasksPerNode> runs;
   size_t pos = 0;
   auto fail = [&] {
-    return ValueError(detail::cat(name, "=\"", value, "\" is not a Slurm task count list (expected e.g. \"2\", ",
-                                  "\"2(x3)\" or \"2(x3),1\")"));
+    return ValueError(detail::cat(name, "=\"", value.substr(0, 200), value.size() > 200 ? "...\"" : "\"",
+                                  " is not a Slurm task count list (expected e.g. \"2\", \"2(x3)\" or \"2(x3),1\")"));
   };
   while (pos <= value.size()) {
     size_t comma = value.find(',', pos);
     std::string entry = value.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    int repeat = 1;
+    int64_t repeat = 1;
     size_t paren = entry.find("(x");
     if (paren != std::string::npos) {
       if (entry.back() != ')') throw fail();
       auto times = to_integer(entry.substr(paren + 2, entry.size() - paren - 3));
-      if (!times || *times < 1 || *times > 100000) throw fail();
-      repeat = static_cast<int>(*times);
+      if (!times || *times < 1) throw fail();
+      repeat = *times;
       entry.resize(paren);
     }
     auto count = to_integer(entry);
     if (!count || *count < 1 || *count > INT32_MAX) throw fail();
-    counts.insert(counts.end(), repeat, static_cast<int>(*count));
+    runs.push_back({static_cast<int>(*count), repeat});
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
-  return counts;
+  return runs;
+}
+
+/// The task count of node `node` (0-based), or of the first node when the list describes fewer nodes.
+int tasks_on_node(const std::vector<TasksPerNode>& runs, int64_t node) {
+  for (const TasksPerNode& run : runs) {
+    if (node < run.nodes) return run.tasks;
+    node -= run.nodes;
+  }
+  return runs.front().tasks;
 }
 
 /// The first host of a Slurm hostlist: "node[01-03,07],gpu5" -> "node01", "rack[2-3]-n[08-09]" -> "rack2-n08".
@@ -220,13 +241,10 @@ Resolved resolve_slurm(const Env& env) {
       lookup_first(env, {"SLURM_STEP_TASKS_PER_NODE", "SLURM_NTASKS_PER_NODE", "SLURM_TASKS_PER_NODE"}, &per_node_name);
   Var local_size{per_node_name, 1, false};
   if (per_node_text) {
-    std::vector<int> counts = parse_tasks_per_node(per_node_name, *per_node_text);
-    size_t node = 0;
-    if (auto node_text = lookup(env, "SLURM_NODEID")) {
-      node = static_cast<size_t>(parse_count("SLURM_NODEID", *node_text));
-      if (node >= counts.size()) node = 0;
-    }
-    local_size = Var{per_node_name, counts[node], true, *per_node_text};
+    const std::vector<TasksPerNode> runs = parse_tasks_per_node(per_node_name, *per_node_text);
+    int64_t node = 0;
+    if (auto node_text = lookup(env, "SLURM_NODEID")) node = parse_count("SLURM_NODEID", *node_text);
+    local_size = Var{per_node_name, tasks_on_node(runs, node), true, *per_node_text};
   }
   check_placement(rank, size, local_rank, local_size);
 
@@ -287,6 +305,14 @@ ValueError parameter_server_error(const std::string& detail_text) {
                                 "with \"chief\" and \"worker\" tasks"));
 }
 
+/// A JSON value for an error message: scalars as written (cut at 200 characters), arrays and objects by type
+/// and size only. A value nested 200,000 deep would overflow the stack of a recursive dump().
+std::string describe(const Json& value) {
+  if (value.is_structured()) return detail::cat("an ", value.type_name(), " of ", value.size(), " element(s)");
+  const std::string text = value.dump();
+  return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+}
+
 std::map<std::string, std::vector<std::string>> parse_cluster(const Json& config) {
   std::map<std::string, std::vector<std::string>> spec;
   if (!config.contains("cluster")) return spec;
@@ -299,7 +325,7 @@ std::map<std::string, std::vector<std::string>> parse_cluster(const Json& config
     std::vector<std::string>& list = spec[job];
     for (const Json& address : addresses) {
       KEEL_CHECK(address.is_string(), ValueError, "TF_CONFIG: cluster job \"", job,
-                 "\" must be a list of \"host:port\" strings, got an element ", address.dump());
+                 "\" must be a list of \"host:port\" strings, got an element ", describe(address));
       list.push_back(address.get<std::string>());
     }
   }
@@ -316,10 +342,15 @@ int parse_task_index(const Json& task, const std::string& type, size_t job_size)
   }
   const Json& index = task["index"];
   std::optional<int64_t> value;
-  if (index.is_number_integer()) value = index.get<int64_t>();
+  // An unsigned value above INT64_MAX (2^64 - 1 in the text) would read as a negative int64.
+  if (index.is_number_unsigned()) {
+    if (index.get<uint64_t>() <= INT32_MAX) value = index.get<int64_t>();
+  } else if (index.is_number_integer()) {
+    value = index.get<int64_t>();
+  }
   if (index.is_string()) value = to_integer(index.get<std::string>());
   KEEL_CHECK(value.has_value() && *value >= INT32_MIN && *value <= INT32_MAX, ValueError,
-             "TF_CONFIG: task \"index\" must be an integer, got ", index.dump());
+             "TF_CONFIG: task \"index\" must be an integer in [0, 2^31), got ", describe(index));
   return static_cast<int>(*value);
 }
 

@@ -29,6 +29,7 @@
 #include "distribute/collective_util.h"
 #include "distribute/kv_store.h"
 #include "keel/core/error.h"
+#include "keel/distribute/cluster_resolver.h"
 #include "keel/distribute/communicator.h"
 
 namespace keel::distribute {
@@ -338,7 +339,8 @@ void wait_for_all_ranks(KvStoreClient& store, const RendezvousOptions& options, 
 }  // namespace
 
 std::unique_ptr<Communicator> connect_gloo(const RendezvousOptions& options) {
-  KEEL_CHECK(options.world_size >= 1, ValueError, "connect_gloo: world_size must be >= 1, got ", options.world_size);
+  KEEL_CHECK(options.world_size >= 1 && options.world_size <= kMaxWorldSize, ValueError,
+             "connect_gloo: world_size must be in [1, ", kMaxWorldSize, "], got ", options.world_size);
   KEEL_CHECK(options.rank >= 0 && options.rank < options.world_size, ValueError, "connect_gloo: rank ", options.rank,
              " is outside [0, ", options.world_size, ")");
   KEEL_CHECK(options.master_port >= 1 && options.master_port <= 65535, ValueError, "connect_gloo: master_port ",

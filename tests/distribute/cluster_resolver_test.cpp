@@ -419,6 +419,50 @@ TEST(ClusterResolverSlurm, TasksPerNodeEntryForThisNode) {
   expect_value_error(slurm_env({{"SLURM_LOCALID", "2"}}), {"SLURM_LOCALID=2", "SLURM_NTASKS_PER_NODE=\"2(x2)\""});
 }
 
+// Issue 20: a legal 128 KiB list describing 1.19 billion nodes used to be expanded into one entry per node.
+TEST(ClusterResolverSlurm, TasksPerNodeListIsNotExpanded) {
+  std::string per_node;
+  for (int i = 0; i < 11915; ++i) per_node += "1(x100000),";
+  per_node += "3(x2)";
+  ASSERT_GT(per_node.size(), 128000u);
+  Env env = slurm_env({{"SLURM_NTASKS", "7"}, {"SLURM_LOCALID", "0"}, {"SLURM_NTASKS_PER_NODE", per_node},
+                       {"SLURM_NODEID", "1191500001"}});
+  EXPECT_EQ(ClusterResolver::from_environment(env).local_world_size(), 3);
+  env["SLURM_NODEID"] = "1191499999";
+  EXPECT_EQ(ClusterResolver::from_environment(env).local_world_size(), 1);
+  // A bad list is quoted only in part: the message stays readable.
+  env["SLURM_NTASKS_PER_NODE"] = per_node + ",x";
+  try {
+    ClusterResolver::from_environment(env);
+    ADD_FAILURE() << "no error";
+  } catch (const ValueError& e) {
+    EXPECT_LT(std::string(e.what()).size(), 600u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not a Slurm task count list"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ClusterResolver, WorldSizeIsBoundedBeforeAnythingIsBuilt) {
+  expect_value_error({{"RANK", "0"}, {"WORLD_SIZE", "2147483647"}},
+                     {"WORLD_SIZE=2147483647", "exceeds the largest supported job, 65536 processes"});
+  expect_value_error({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "65537"}}, {"65537", "65536"});
+  EXPECT_EQ(ClusterResolver::from_environment({{"RANK", "65535"}, {"WORLD_SIZE", "65536"}}).world_size(), 65536);
+}
+
+// A value nested 200,000 deep used to crash the resolver while it formatted the error (recursive dump).
+TEST(ClusterResolverTfConfig, DeeplyNestedValuesGiveAnErrorNotACrash) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  expect_value_error(tf_config(R"({"cluster": {"worker": ["w0:1"]}, "task": {"type": "worker", "index": )" + deep + "}}"),
+                     {"\"index\" must be an integer", "an array of 1 element(s)"});
+  expect_value_error(tf_config(R"({"cluster": {"worker": [)" + deep + R"(]}, "task": {"type": "worker", "index": 0}})"),
+                     {"\"worker\" must be a list of \"host:port\" strings", "an array of 1 element(s)"});
+}
+
+TEST(ClusterResolverTfConfig, HugeIndexIsShownAsWritten) {
+  expect_value_error(
+      tf_config(R"({"cluster": {"worker": ["w0:1"]}, "task": {"type": "worker", "index": 18446744073709551615}})"),
+      {"\"index\" must be an integer", "18446744073709551615"});
+}
+
 TEST(ClusterResolverSlurm, ChecksItsVariables) {
   expect_value_error(slurm_env({{"SLURM_PROCID", "4"}}), {"SLURM_PROCID=4 must be in [0, SLURM_NTASKS=4)"});
   expect_value_error(slurm_env({{"SLURM_PROCID", "x"}}), {"SLURM_PROCID=\"x\"", "not an integer"});

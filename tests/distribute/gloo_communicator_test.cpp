@@ -187,7 +187,10 @@ TEST(GlooCommunicator, TwoCommunicatorsShareOneStorePort) {
 
 TEST(GlooCommunicator, ChecksItsArguments) {
   expect_error<ValueError>([] { connect_gloo(options_for(2, 2, 29500)); }, "connect_gloo: rank 2 is outside [0, 2)");
-  expect_error<ValueError>([] { connect_gloo(options_for(0, 0, 29500)); }, "world_size must be >= 1, got 0");
+  expect_error<ValueError>([] { connect_gloo(options_for(0, 0, 29500)); }, "world_size must be in [1, 65536], got 0");
+  // Rejected before the rendezvous names 2^31 ranks.
+  expect_error<ValueError>([] { connect_gloo(options_for(0, 2147483647, 29500)); },
+                           "world_size must be in [1, 65536], got 2147483647");
   expect_error<ValueError>([] { connect_gloo(options_for(0, 2, 0)); }, "master_port 0 is outside 1..65535");
   auto comm = connect_gloo(options_for(0, 1, unused_port()));
   Tensor flags = from_vector(std::vector<uint8_t>{1}, {1}, Device::cpu());

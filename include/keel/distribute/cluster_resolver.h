@@ -10,6 +10,10 @@
 
 namespace keel::distribute {
 
+/// The most processes a job may have: every rank is named in the rendezvous, so a larger world size from a
+/// mistyped or hostile variable would cost memory before anything could check it.
+inline constexpr int kMaxWorldSize = 65536;
+
 /// Where the cluster description came from, in the order from_environment() tries them.
 enum class ClusterSource { kExplicit, kTfConfig, kTorchrun, kOpenMpi, kSlurm, kSingleProcess };
 
