@@ -121,16 +121,25 @@ Batch ArrayData::gather(const std::vector<int64_t>& indices) const {
   return b;
 }
 
-EpochData::EpochData(ArrayData arrays, int64_t batch_size, bool shuffle, std::optional<int64_t> steps_per_epoch)
-    : arrays_(std::move(arrays)), batch_size_(batch_size), shuffle_(shuffle), steps_per_epoch_(steps_per_epoch) {
+namespace {
+void check_steps(std::optional<int64_t> steps, const char* steps_name) {
+  KEEL_CHECK(!steps || *steps > 0, ValueError, steps_name, " must be a positive integer; received ", steps_name, "=",
+             *steps);
+}
+}  // namespace
+
+EpochData::EpochData(ArrayData arrays, int64_t batch_size, bool shuffle, std::optional<int64_t> steps,
+                     const char* steps_name)
+    : arrays_(std::move(arrays)), batch_size_(batch_size), shuffle_(shuffle), steps_per_epoch_(steps) {
   KEEL_CHECK(batch_size > 0, ValueError, "batch_size must be a positive integer; received batch_size=", batch_size);
-  KEEL_CHECK(!steps_per_epoch || *steps_per_epoch > 0, ValueError,
-             "steps_per_epoch must be a positive integer; received ", *steps_per_epoch);
+  check_steps(steps, steps_name);
   position_ = arrays_->size();  // the first begin_epoch starts a pass
 }
 
-EpochData::EpochData(data::Dataset dataset, std::optional<int64_t> steps_per_epoch)
-    : dataset_(std::move(dataset)), steps_per_epoch_(steps_per_epoch) {}
+EpochData::EpochData(data::Dataset dataset, std::optional<int64_t> steps, const char* steps_name)
+    : dataset_(std::move(dataset)), steps_per_epoch_(steps) {
+  check_steps(steps, steps_name);
+}
 
 int64_t EpochData::steps() const {
   if (steps_per_epoch_) return *steps_per_epoch_;

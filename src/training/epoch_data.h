@@ -49,8 +49,10 @@ class ArrayData {
 /// Batches for one pass after another, from arrays or from a Dataset.
 class EpochData {
  public:
-  EpochData(ArrayData arrays, int64_t batch_size, bool shuffle, std::optional<int64_t> steps_per_epoch);
-  EpochData(data::Dataset dataset, std::optional<int64_t> steps_per_epoch);
+  /// `steps` (named `steps_name` in errors: "steps_per_epoch", "validation_steps" or "steps") limits the
+  /// batches of an epoch; it must be positive when given.
+  EpochData(ArrayData arrays, int64_t batch_size, bool shuffle, std::optional<int64_t> steps, const char* steps_name);
+  EpochData(data::Dataset dataset, std::optional<int64_t> steps, const char* steps_name);
   /// Batches per epoch, or -1 when unknown.
   int64_t steps() const;
   void begin_epoch();

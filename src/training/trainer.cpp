@@ -378,6 +378,9 @@ History Trainer::fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
   require_compiled("fit");
   KEEL_CHECK(!options.batch_size || *options.batch_size > 0, ValueError,
              "batch_size must be a positive integer; received batch_size=", *options.batch_size);
+  // Before batch_size is derived from it below (a division).
+  KEEL_CHECK(!options.steps_per_epoch || *options.steps_per_epoch > 0, ValueError,
+             "steps_per_epoch must be a positive integer; received steps_per_epoch=", *options.steps_per_epoch);
   KEEL_CHECK(options.validation_split >= 0.0 && options.validation_split < 1.0, ValueError,
              "validation_split must be in [0, 1); received ", options.validation_split);
   KEEL_CHECK(options.class_weight.empty() || !options.sample_weight.defined(), ValueError,
@@ -389,11 +392,11 @@ History Trainer::fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
   ArrayData train_arrays = all;
   if (options.validation_data) {
     const ValidationData& v = *options.validation_data;
-    if (v.dataset) validation.emplace(*v.dataset, options.validation_steps);
+    if (v.dataset) validation.emplace(*v.dataset, options.validation_steps, "validation_steps");
     else
       validation.emplace(ArrayData(v.x, v.y, v.sample_weight),
                          options.validation_batch_size.value_or(options.batch_size.value_or(32)), false,
-                         options.validation_steps);
+                         options.validation_steps, "validation_steps");
   } else if (options.validation_split > 0.0) {
     // Keras takes the validation samples from the end, before any shuffling.
     const int64_t n = all.size();
@@ -404,13 +407,13 @@ History Trainer::fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
     auto [train_part, val_part] = all.split(split_at);
     train_arrays = std::move(train_part);
     validation.emplace(std::move(val_part), options.validation_batch_size.value_or(options.batch_size.value_or(32)),
-                       false, options.validation_steps);
+                       false, options.validation_steps, "validation_steps");
   }
   if (!options.class_weight.empty()) train_arrays.apply_class_weight(options.class_weight);
   int64_t batch_size = options.batch_size.value_or(32);
   if (!options.batch_size && options.steps_per_epoch)
     batch_size = std::max<int64_t>(1, (train_arrays.size() + *options.steps_per_epoch - 1) / *options.steps_per_epoch);
-  EpochData train(std::move(train_arrays), batch_size, options.shuffle, options.steps_per_epoch);
+  EpochData train(std::move(train_arrays), batch_size, options.shuffle, options.steps_per_epoch, "steps_per_epoch");
   return fit_data(train, validation, options);
 }
 
@@ -429,12 +432,12 @@ History Trainer::fit(const data::Dataset& dataset, FitOptions options) {
   std::optional<EpochData> validation;
   if (options.validation_data) {
     const ValidationData& v = *options.validation_data;
-    if (v.dataset) validation.emplace(*v.dataset, options.validation_steps);
+    if (v.dataset) validation.emplace(*v.dataset, options.validation_steps, "validation_steps");
     else
       validation.emplace(ArrayData(v.x, v.y, v.sample_weight), options.validation_batch_size.value_or(32), false,
-                         options.validation_steps);
+                         options.validation_steps, "validation_steps");
   }
-  EpochData train(dataset, options.steps_per_epoch);
+  EpochData train(dataset, options.steps_per_epoch, "steps_per_epoch");
   return fit_data(train, validation, options);
 }
 
@@ -450,6 +453,8 @@ History Trainer::fit(const data::Dataset& dataset, FitOptions options) {
 // process has not trained yet), and the generator is set to its state after them, so the dropout masks
 // of the following batches are the interrupted run's. Skipped batches get no batch hooks.
 History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation, const FitOptions& options) {
+  KEEL_CHECK(options.validation_freq >= 1, ValueError, "validation_freq must be a positive integer; received ",
+             "validation_freq=", options.validation_freq);
   const int verbose = options.verbose.level();
   auto history = std::make_shared<History>();
   std::vector<std::shared_ptr<Callback>> cbs = user_callbacks(options.callbacks);
@@ -535,7 +540,7 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
       break;
     }
     epoch_logs = metric_logs();
-    const bool validate = validation && (epoch + 1) % std::max(1, options.validation_freq) == 0;
+    const bool validate = validation && (epoch + 1) % options.validation_freq == 0;
     if (validate) {
       Logs val = evaluate_data(*validation, cbs, 0, /*standalone=*/false);
       for (const auto& [k, v] : val) epoch_logs["val_" + k] = v;
@@ -584,13 +589,13 @@ std::map<std::string, double> Trainer::evaluate(const std::vector<Tensor>& x, co
   require_compiled("evaluate");
   KEEL_CHECK(!options.batch_size || *options.batch_size > 0, ValueError,
              "batch_size must be a positive integer; received batch_size=", *options.batch_size);
-  EpochData data(ArrayData(x, y, options.sample_weight), options.batch_size.value_or(32), false, options.steps);
+  EpochData data(ArrayData(x, y, options.sample_weight), options.batch_size.value_or(32), false, options.steps, "steps");
   return evaluate_data(data, user_callbacks(options.callbacks), options.verbose.level(), true);
 }
 
 std::map<std::string, double> Trainer::evaluate(const data::Dataset& dataset, EvaluateOptions options) {
   require_compiled("evaluate");
-  EpochData data(dataset, options.steps);
+  EpochData data(dataset, options.steps, "steps");
   return evaluate_data(data, user_callbacks(options.callbacks), options.verbose.level(), true);
 }
 
@@ -628,7 +633,7 @@ std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions&
 std::vector<Tensor> Trainer::predict_outputs(const std::vector<Tensor>& x, PredictOptions options) {
   KEEL_CHECK(!options.batch_size || *options.batch_size > 0, ValueError,
              "batch_size must be a positive integer; received batch_size=", *options.batch_size);
-  EpochData data(ArrayData(x, {}, Tensor()), options.batch_size.value_or(32), false, options.steps);
+  EpochData data(ArrayData(x, {}, Tensor()), options.batch_size.value_or(32), false, options.steps, "steps");
   return predict_data(data, options);
 }
 
@@ -640,7 +645,7 @@ Tensor Trainer::predict(const Tensor& x, PredictOptions options) {
 }
 
 Tensor Trainer::predict(const data::Dataset& dataset, PredictOptions options) {
-  EpochData data(dataset, options.steps);
+  EpochData data(dataset, options.steps, "steps");
   std::vector<Tensor> outs = predict_data(data, options);
   KEEL_CHECK(outs.size() == 1, ValueError, "predict(): the model has ", outs.size(),
              " outputs; use predict_outputs() to get them all");
@@ -652,6 +657,8 @@ std::map<std::string, double> Trainer::train_on_batch(const Tensor& x, const Ten
   require_compiled("train_on_batch");
   if (reset) reset_metrics();
   ArrayData arrays({x}, {y}, sample_weight);
+  KEEL_CHECK(arrays.size() > 0, ValueError, "train_on_batch: the batch is empty (x has shape ", shape_str(x.shape()),
+             ")");
   return train_step(arrays.all());
 }
 
@@ -660,6 +667,8 @@ std::map<std::string, double> Trainer::test_on_batch(const Tensor& x, const Tens
   require_compiled("test_on_batch");
   if (reset) reset_metrics();
   ArrayData arrays({x}, {y}, sample_weight);
+  KEEL_CHECK(arrays.size() > 0, ValueError, "test_on_batch: the batch is empty (x has shape ", shape_str(x.shape()),
+             ")");
   return test_step(arrays.all());
 }
 

@@ -1,8 +1,12 @@
 // CSVLogger (keras-reference §9.6): file content byte for byte against Python's csv module running
-// Keras's row logic, append mode, atomic rewrites (no .tmp left, complete file after every epoch),
-// and errors naming the path.
+// Keras's row logic, append mode, a complete file after every epoch,
+// rows appended and synced (no rewrite, no temporary file even when killed), and errors naming the path.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cmath>
 #include <cstdlib>
@@ -145,6 +149,69 @@ TEST_F(CallbacksCSVLogger, OverwritesWithoutAppendAndTheFileIsCompleteAfterEachE
   run(logger, {{{"loss", 1.0}, {"val_loss", 2.0}}});
   EXPECT_EQ(read(path("log.csv")), "epoch,loss,val_loss\r\n0,1.0,2.0\r\n");
   EXPECT_EQ(entries(), std::vector<std::string>{"log.csv"});
+}
+
+// Issue 20: an epoch appends its row; it does not rewrite the file (cost growing with the epochs).
+TEST_F(CallbacksCSVLogger, EachEpochAppendsToTheSameFileWithoutRewritingIt) {
+  CSVLogger logger(path("log.csv"));
+  Logs none;
+  logger.on_train_begin(none);
+  Logs e0{{"loss", 0.5}, {"val_loss", 0.75}};
+  logger.on_epoch_end(0, e0);
+  struct stat before {};
+  ASSERT_EQ(::stat(path("log.csv").c_str(), &before), 0);
+  // Change a byte in place: a rewrite from memory would undo it, an append leaves it.
+  {
+    std::fstream f(path("log.csv"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.put('E');
+  }
+  Logs e1{{"loss", 0.25}, {"val_loss", 0.5}};
+  logger.on_epoch_end(1, e1);
+  logger.on_train_end(none);
+  struct stat after {};
+  ASSERT_EQ(::stat(path("log.csv").c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);  // no rename over it
+  EXPECT_EQ(read(path("log.csv")), "Epoch,loss,val_loss\r\n0,0.5,0.75\r\n1,0.25,0.5\r\n");
+}
+
+// A run killed at any moment leaves complete rows and no temporary file (there used to be a stale .tmp).
+TEST_F(CallbacksCSVLogger, KilledRunLeavesCompleteRowsAndNoTemporaryFile) {
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    fs::remove(path("log.csv"));
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      CSVLogger logger(path("log.csv"));
+      Logs none;
+      logger.on_train_begin(none);
+      for (int e = 0;; ++e) {
+        Logs logs{{"loss", 1.0 / (e + 1)}};
+        logger.on_epoch_end(e, logs);
+      }
+    }
+    ::usleep(10000 + 3000 * attempt);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_EQ(entries(), std::vector<std::string>{"log.csv"});
+    const std::string text = read(path("log.csv"));
+    if (text.empty()) continue;  // killed before the first row
+    EXPECT_EQ(text.rfind("epoch,loss,val_loss\r\n", 0), 0u) << text.substr(0, 100);
+    EXPECT_EQ(text.substr(text.size() - 2), "\r\n");  // the last row is whole
+    std::istringstream lines(text);
+    std::string line;
+    std::getline(lines, line);
+    for (int e = 0; std::getline(lines, line); ++e)
+      ASSERT_EQ(line.rfind(std::to_string(e) + ",", 0), 0u) << "row " << e << ": " << line;
+  }
+}
+
+TEST_F(CallbacksCSVLogger, AppendingEndsAnUnterminatedLastLineFirst) {
+  write(path("log.csv"), "epoch,loss\r\n0,1.0");
+  CSVLogger logger(path("log.csv"), {.append = true});
+  run(logger, {{{"loss", 2.0}}});
+  EXPECT_EQ(read(path("log.csv")), "epoch,loss\r\n0,1.0\r\n0,2.0,NA\r\n");
 }
 
 TEST_F(CallbacksCSVLogger, ErrorsNameThePath) {

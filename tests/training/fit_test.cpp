@@ -272,6 +272,41 @@ TEST(FitErrors, BatchSizeMustBePositiveAndDataNonEmpty) {
   testing::expect_error<ValueError>([&] { model.fit(empty, {.verbose = 0}); }, "no data");
 }
 
+// Issue 20: each count names itself, and none is divided by before it is checked.
+TEST(FitErrors, StepCountsArePositiveAndNamedAsTheUserWroteThem) {
+  using testing::expect_error;
+  Sequential model = linear_model();
+  auto [x, y] = linear_data(8);
+  // Without batch_size, fit derives it from steps_per_epoch: 0 used to be a division by zero (SIGFPE).
+  expect_error<ValueError>([&] { model.fit(x, y, {.verbose = 0, .steps_per_epoch = 0}); },
+                           "steps_per_epoch must be a positive integer; received steps_per_epoch=0");
+  auto ds = data::Dataset::from_tensor_slices({x, y}).batch(4);
+  for (int64_t steps : {0, -1})
+    expect_error<ValueError>([&] { model.fit(ds, {.verbose = 0, .steps_per_epoch = steps}); },
+                             "steps_per_epoch must be a positive integer; received steps_per_epoch=" +
+                                 std::to_string(steps));
+  expect_error<ValueError>([&] { model.evaluate(x, y, {.verbose = 0, .steps = 0}); },
+                           "steps must be a positive integer; received steps=0");
+  expect_error<ValueError>([&] { model.predict(x, {.verbose = 0, .steps = 0}); },
+                           "steps must be a positive integer; received steps=0");
+  expect_error<ValueError>([&] { model.evaluate(ds, {.verbose = 0, .steps = -2}); }, "received steps=-2");
+  expect_error<ValueError>(
+      [&] {
+        model.fit(x, y, {.verbose = 0, .validation_data = ValidationData{x, y}, .validation_steps = 0});
+      },
+      "validation_steps must be a positive integer; received validation_steps=0");
+  expect_error<ValueError>([&] { model.fit(x, y, {.verbose = 0, .validation_split = 0.5, .validation_freq = 0}); },
+                           "validation_freq must be a positive integer; received validation_freq=0");
+}
+
+TEST(FitErrors, EmptyBatchIsNamedNotAnAutogradError) {
+  Sequential model = linear_model();
+  testing::expect_error<ValueError>([&] { model.train_on_batch(zeros({0, 4}), zeros({0, 1})); },
+                                    {"train_on_batch", "the batch is empty", "(0, 4)"});
+  testing::expect_error<ValueError>([&] { model.test_on_batch(zeros({0, 4}), zeros({0, 1})); },
+                                    {"test_on_batch", "the batch is empty"});
+}
+
 TEST(FitErrors, NanLossWithoutTerminateOnNanKeepsGoingAndReportsNan) {
   Sequential model = linear_model(1e30);
   auto [x, y] = linear_data(16);

@@ -163,12 +163,20 @@ struct CSVLoggerOptions {
 };
 
 /// keras.callbacks.CSVLogger: one row per epoch, header "epoch" + the sorted log keys (§9.6), rows
-/// ending in "\r\n" as Python's csv module writes them. Each epoch end rewrites the whole file through
-/// "<filename>.tmp" + fsync + rename, so the file on disk is always complete. keel::Error naming the
-/// path when it cannot be read or written.
+/// ending in "\r\n" as Python's csv module writes them. As Keras, it opens the file at train begin
+/// (truncating it unless `append`) and appends each epoch's row; each row goes out in one write() and is
+/// synced (fdatasync) before training goes on, so a killed run leaves every finished epoch's row and no
+/// temporary file, and an epoch costs one row, not a rewrite of the file. A write that fails is undone
+/// (the file is cut back to its last complete row). Appending to a file whose last line is unterminated
+/// first ends that line, so no row is glued to it. keel::Error naming the path when it cannot be opened
+/// or written.
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
+  /// A copy has the same settings and its own file descriptor, opened by its own on_train_begin.
+  CSVLogger(const CSVLogger& other);
+  CSVLogger& operator=(const CSVLogger&) = delete;
+  ~CSVLogger() override;
 
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
@@ -177,15 +185,17 @@ class CSVLogger : public Callback {
   const std::string& filename() const { return filename_; }
 
  private:
-  void write_file() const;
+  void append_text(const std::string& text);
+  void close_file();
   std::string format_row(const std::vector<std::string>& fields) const;
 
   std::string filename_;
   CSVLoggerOptions options_;
-  std::string content_;            // everything the file holds so far
+  int fd_ = -1;                    // open from on_train_begin to on_train_end, in O_APPEND mode
   std::vector<std::string> keys_;  // column keys after "epoch"; fixed at the first epoch end
   bool keys_set_ = false;
   bool append_header_ = true;
+  bool end_last_line_ = false;     // the appended-to file ends inside a line
 };
 
 struct TerminateOnNaNOptions {

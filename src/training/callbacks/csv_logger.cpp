@@ -1,14 +1,14 @@
-// CSVLogger (keras/src/callbacks/csv_logger.py, keras-reference §9.6). Keras streams rows into an open
-// file; here every epoch end rewrites the whole file through "<filename>.tmp" (write, fsync, rename,
-// fsync the directory), so a crash never leaves a truncated or half-written log behind.
+// CSVLogger (keras/src/callbacks/csv_logger.py, keras-reference §9.6). As Keras, the file is opened at
+// train begin and each epoch's row is appended; each row is one write() followed by fdatasync, so a kill
+// loses at most the epoch in progress and leaves no temporary file, and an epoch's cost does not grow
+// with the file (an earlier version rewrote the whole file through a .tmp every epoch).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "keel/core/error.h"
 #include "keel/training/callbacks.h"
@@ -18,50 +18,12 @@ namespace keel::callbacks {
 
 namespace {
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  KEEL_CHECK(in, Error, "CSVLogger: cannot open ", path, " for reading: ", std::strerror(errno));
-  std::ostringstream content;
-  content << in.rdbuf();
-  KEEL_CHECK(!in.bad(), Error, "CSVLogger: reading ", path, " failed");
-  return content.str();
-}
-
-void write_all(int fd, const std::string& data, const std::string& tmp, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string reason = std::strerror(errno);
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      throw Error(keel::detail::cat("CSVLogger: writing ", tmp, " (for ", path, ") failed: ", reason));
-    }
-    done += static_cast<size_t>(n);
-  }
-}
-
-/// Writes `data` to "<path>.tmp", syncs it, renames it over `path` and syncs the directory entry.
-void replace_file(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  KEEL_CHECK(fd >= 0, Error, "CSVLogger: cannot create ", tmp, " (to write ", path, "): ", std::strerror(errno));
-  write_all(fd, data, tmp, path);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::filesystem::remove(tmp);
-    throw Error(keel::detail::cat("CSVLogger: writing ", tmp, " (for ", path, ") failed: ", reason));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::filesystem::remove(tmp);
-    throw Error(keel::detail::cat("CSVLogger: cannot rename ", tmp, " to ", path, ": ", reason));
-  }
+/// Syncs the directory holding `path`, so that a file just created is still there after a crash.
+void sync_parent_directory(const std::string& path) {
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = std::filesystem::path(".");
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {  // best effort: the data itself is already synced
+  if (dir_fd >= 0) {  // best effort: a directory that cannot be opened still holds the file
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
@@ -77,17 +39,46 @@ CSVLogger::CSVLogger(std::string filename, CSVLoggerOptions options)
              "CSVLogger: separator must be a 1-character string, received \"", options_.separator, "\"");
 }
 
+CSVLogger::CSVLogger(const CSVLogger& other)
+    : Callback(other), filename_(other.filename_), options_(other.options_) {}
+
+CSVLogger::~CSVLogger() { close_file(); }
+
+void CSVLogger::close_file() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
 void CSVLogger::on_train_begin(Logs&) {
-  content_.clear();
-  if (options_.append && std::filesystem::exists(filename_)) content_ = read_whole_file(filename_);
-  // Keras writes the header unless it appends to a file whose first line is non-empty.
-  append_header_ = content_.empty();
+  close_file();
   keys_.clear();
   keys_set_ = false;
-  write_file();  // as Keras's open(): creates (or truncates) the file now, and fails early if it cannot
+  // As Keras's open(filename, "a" if append else "w"): created (or truncated) now, so it fails early.
+  const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (options_.append ? 0 : O_TRUNC);
+  fd_ = ::open(filename_.c_str(), flags, 0644);
+  KEEL_CHECK(fd_ >= 0, Error, "CSVLogger: cannot open ", filename_, " for writing: ", std::strerror(errno));
+  struct stat st {};
+  KEEL_CHECK(::fstat(fd_, &st) == 0, Error, "CSVLogger: cannot stat ", filename_, ": ", std::strerror(errno));
+  // Keras writes the header unless it appends to a file whose first line is non-empty, i.e. a non-empty file.
+  append_header_ = st.st_size == 0;
+  end_last_line_ = false;
+  if (st.st_size > 0) {
+    const int reader = ::open(filename_.c_str(), O_RDONLY | O_CLOEXEC);
+    char last = '\n';
+    if (reader >= 0) {
+      if (::pread(reader, &last, 1, st.st_size - 1) != 1) last = '\n';
+      ::close(reader);
+    }
+    end_last_line_ = last != '\n';
+  }
+  sync_parent_directory(filename_);
 }
 
 void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
+  KEEL_CHECK(fd_ >= 0, RuntimeError, "CSVLogger: on_epoch_end before on_train_begin (", filename_, " is not open)");
+  std::string pending;
+  if (end_last_line_) pending = "\r\n";
+  end_last_line_ = false;
   if (!keys_set_) {
     keys_set_ = true;
     for (const auto& [key, value] : logs) keys_.push_back(key);  // std::map: already sorted
@@ -101,7 +92,7 @@ void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
     if (append_header_) {
       std::vector<std::string> header{"epoch"};
       header.insert(header.end(), keys_.begin(), keys_.end());
-      content_ += format_row(header);
+      pending += format_row(header);
       append_header_ = false;
     }
   }
@@ -110,16 +101,31 @@ void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
     auto it = logs.find(key);
     row.push_back(it == logs.end() ? "NA" : detail::python_float_repr(it->second));
   }
-  content_ += format_row(row);
-  write_file();
+  pending += format_row(row);
+  append_text(pending);
+}
+
+void CSVLogger::append_text(const std::string& text) {
+  const off_t before = ::lseek(fd_, 0, SEEK_END);
+  size_t done = 0;
+  int error = 0;
+  while (done < text.size() && error == 0) {
+    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+    if (n < 0 && errno != EINTR) error = errno;
+    if (n > 0) done += static_cast<size_t>(n);
+  }
+  if (error == 0 && ::fdatasync(fd_) != 0) error = errno;
+  if (error != 0) {
+    if (before >= 0 && ::ftruncate(fd_, before) == 0) ::fdatasync(fd_);  // no half row stays behind
+    throw Error(keel::detail::cat("CSVLogger: writing ", filename_, " failed: ", std::strerror(error)));
+  }
 }
 
 void CSVLogger::on_train_end(Logs&) {
   keys_.clear();
   keys_set_ = false;
+  close_file();
 }
-
-void CSVLogger::write_file() const { replace_file(filename_, content_); }
 
 std::string CSVLogger::format_row(const std::vector<std::string>& fields) const {
   // csv.excel: quote a field only when it holds the delimiter, a quote or a line break; "\r\n" ends rows.
