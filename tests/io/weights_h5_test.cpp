@@ -639,7 +639,7 @@ TEST_F(WeightsMalformed, WrongDtypeAndLayoutNameTheFileAndTheObject) {
 
 // --- atomic replacement ---
 
-// tests/io/bad_files/dataset_without_storage.weights.h5 is an input tools/fuzz/run found: a mutated layout
+// tests/io/bad_files/dataset_without_storage.weights.h5 is an input the fuzz tool found: a mutated layout
 // message leaves /optimizer/vars/3 with no stored bytes, and HDF5 1.10's H5Dread then copied out of bounds
 // (a segmentation fault). The model is fuzz_readers' seed model, whose variables the file matches.
 TEST(WeightsFuzzFindings, DatasetWhoseStorageDisagreesWithItsShapeIsAValueError) {
@@ -655,7 +655,7 @@ TEST(WeightsFuzzFindings, DatasetWhoseStorageDisagreesWithItsShapeIsAValueError)
       "dataset '/optimizer/vars/3'", "stores 0 bytes where its shape and type need 48");
 }
 
-// Two inputs of tools/fuzz/run on which libhdf5 1.10 itself reads out of bounds (SIGSEGV in H5F__accum_read
+// Two inputs of the fuzz tool on which libhdf5 1.10 itself reads out of bounds (SIGSEGV in H5F__accum_read
 // via H5B_find and H5HL_protect): refused by the child process that walks a file's metadata before it is
 // read here (Note [Containing libhdf5's crashes] in src/io/hdf5.cpp), instead of ending this process.
 TEST(WeightsFuzzFindings, FilesThatCrashLibhdf5AreAValueError) {
@@ -669,6 +669,17 @@ TEST(WeightsFuzzFindings, FilesThatCrashLibhdf5AreAValueError) {
     testing::expect_error<ValueError>([&] { m.load_weights(path); }, name, "is damaged",
                                       "makes the HDF5 library crash");
   }
+}
+
+// An input tools/fuzz's weights_h5 target found (issue 20): libhdf5 1.10 loops walking its metadata. The
+// probe used to wait a minute for it; the deadline is now 2 s plus a second per 16 MiB of file.
+TEST(WeightsFuzzFindings, FileOnWhichLibhdf5LoopsIsAValueErrorWithinSeconds) {
+  naming::reset_names();
+  auto x = layers::Input({6, 4});
+  Model m(x, layers::Dense(1)(layers::Flatten()(x)));
+  const std::string path = std::string(KEEL_TEST_DATA_DIR) + "/io/bad_files/libhdf5_loops.weights.h5";
+  testing::expect_error<ValueError>([&] { m.load_weights(path); }, "libhdf5_loops.weights.h5", "is damaged",
+                                    "did not finish within 2 s");
 }
 
 TEST(AtomicWrite, AFailingWriterLeavesTheOldFileAndNoTemporary) {
