@@ -1,20 +1,24 @@
 // The rendezvous key-value store: a server and its clients on threads of one process, over loopback on ports
 // the kernel picks. set/get/wait/check, blocking gets, timeouts that name the address or the missing keys,
-// connection retries, bind conflicts, a server that shuts down under a waiting client, and a foreign service.
+// connection retries, bind conflicts, a server that shuts down under a waiting client, a foreign service, the
+// job secret, and which addresses the server listens on. Peers that attack it: kv_store_hostile_test.cpp.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "distribute/kv_store.h"
 #include "keel/core/error.h"
+#include "test_util.h"
 #include "unused_port.h"
 
 namespace keel::distribute {
@@ -228,6 +232,99 @@ TEST(KvStore, ForeignServiceIsNamed) {
   }
   service.join();
   ::close(fd);
+}
+
+TEST(KvStore, ClientsWithTheServersSecretMeet) {
+  const std::string secret = "a job secret of at least 16 characters";
+  KvStoreServer server("127.0.0.1", 0, secret);
+  KvStoreClient a("127.0.0.1", server.port(), 5s, secret);
+  KvStoreClient b("127.0.0.1", server.port(), 5s, secret);
+  a.set("k", bytes("v"));
+  EXPECT_EQ(b.get("k"), bytes("v"));
+}
+
+// Whether a TCP connection to ip:port is refused (nothing listens there).
+bool refuses(const std::string& ip, int port) {
+  const int fd = ::socket(ip.find(':') != std::string::npos ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (ip.find(':') != std::string::npos) {
+    auto& a6 = reinterpret_cast<sockaddr_in6&>(addr);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET6, ip.c_str(), &a6.sin6_addr);
+    len = sizeof(a6);
+  } else {
+    auto& a4 = reinterpret_cast<sockaddr_in&>(addr);
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, ip.c_str(), &a4.sin_addr);
+    len = sizeof(a4);
+  }
+  const bool refused = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 && errno == ECONNREFUSED;
+  ::close(fd);
+  return refused;
+}
+
+// This host's address on its default route (what peers on other hosts reach), if it has one.
+std::optional<std::string> routed_address() {
+  auto routed = net::local_address_towards("192.0.2.1", 9);
+  if (routed && is_loopback_address(*routed)) routed.reset();
+  return routed;
+}
+
+TEST(KvStore, ServesOnlyTheAddressItIsGiven) {
+  const auto routed = routed_address();
+  if (!routed) GTEST_SKIP() << "this host has no default route, so no non-loopback address to serve";
+  const std::string secret = "a job secret of at least 16 characters";
+  KvStoreServer server(*routed, 0, secret);
+  EXPECT_EQ(server.listening_on(), std::vector<std::string>{*routed});
+  EXPECT_TRUE(refuses("127.0.0.1", server.port())) << "a server for " << *routed << " also listens on loopback";
+  KvStoreClient client(*routed, server.port(), 5s, secret);
+  client.set("k", {});
+}
+
+TEST(KvStore, HostNameMappedToLoopbackServesLoopbackAndTheRoutedAddressOnly) {
+  // Debian maps a host's own name to 127.0.1.1; peers on other hosts resolve it to a routable address.
+  char name[256] = {};
+  ASSERT_EQ(::gethostname(name, sizeof(name) - 1), 0);
+  const std::string secret = "a job secret of at least 16 characters";
+  KvStoreServer server(name, 0, secret);
+  ASSERT_FALSE(server.listening_on().empty());
+  bool only_loopback_named = true;
+  {
+    net::AddrInfo info(name, 0, 0);
+    ASSERT_EQ(info.error, 0);
+    for (const addrinfo* ai = info.list; ai != nullptr; ai = ai->ai_next) {
+      only_loopback_named &= is_loopback_address(net::numeric_host(ai->ai_addr, ai->ai_addrlen));
+    }
+  }
+  for (const auto& address : server.listening_on()) {
+    EXPECT_NE(address, "0.0.0.0");
+    EXPECT_NE(address, "::");
+  }
+  const auto routed = routed_address();
+  if (only_loopback_named && routed) {
+    EXPECT_NE(std::find(server.listening_on().begin(), server.listening_on().end(), *routed),
+              server.listening_on().end())
+        << name << " resolves to loopback only here, so its routed address " << *routed << " should be served too";
+  }
+  KvStoreClient client(name, server.port(), 5s, secret);
+  client.set("k", {});
+}
+
+TEST(KvStore, AddressOfAnotherHostIsUnavailable) {
+  // 198.51.100.0/24 (TEST-NET-2) belongs to no host.
+  keel::testing::expect_error<UnavailableError>(
+      [] { KvStoreServer server("198.51.100.7", 0, "a job secret of at least 16 characters"); },
+      "cannot serve the rendezvous at 198.51.100.7:0: 198.51.100.7 resolves to 198.51.100.7, not an address of "
+      "this host (MASTER_ADDR must name rank 0's host)");
+}
+
+TEST(KvStore, NonLoopbackAddressNeedsASecret) {
+  keel::testing::expect_error<ValueError>([] { KvStoreServer server("198.51.100.7", 0); },
+                                          "cannot serve the rendezvous at 198.51.100.7:0 without a job secret",
+                                          "not a loopback address");
 }
 
 TEST(KvStore, RejectsBadArguments) {
