@@ -1,7 +1,8 @@
-// connect_gloo: Gloo's TCP transport for CPU tensors. Rank 0 serves the rendezvous store; every rank writes
-// that it arrived, waits for the others (so a missing rank is named), and lets Gloo exchange its pair
-// addresses through the store (connectFullMesh). Gloo's exceptions never escape: a lost peer becomes
-// UnavailableError, a wait past the timeout DeadlineExceededError, both naming the rank and the operation.
+// connect_gloo: Gloo's TCP transport for CPU tensors. Rank 0 serves the rendezvous store; every rank proves it
+// knows the job secret, writes that it arrived, waits for the others (so a missing rank is named), and lets
+// Gloo exchange its pair addresses through the store (connectFullMesh); rank 0 then stops serving. Gloo's
+// exceptions never escape: a lost peer becomes UnavailableError, a wait past the timeout DeadlineExceededError,
+// both naming the rank and the operation.
 #include <arpa/inet.h>
 #include <gloo/allgather.h>
 #include <gloo/allreduce.h>
@@ -13,9 +14,7 @@
 #include <gloo/rendezvous/context.h>
 #include <gloo/rendezvous/store.h>
 #include <gloo/transport/tcp/device.h>
-#include <netdb.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,16 +60,51 @@ class GlooStore final : public gloo::rendezvous::Store {
   std::string prefix_;
 };
 
-// Rank 0's store servers by port: communicators that connect over one port at the same time share it (their
-// keys differ by prefix); a server stops when the last communicator holding it goes.
-std::shared_ptr<KvStoreServer> serve_rendezvous(const std::string& address, int port) {
+// Rank 0's store servers by port: communicators whose rendezvous over one port overlap in time share it (their
+// keys differ by prefix); a server stops when the last rendezvous holding it ends. The first one's secret
+// and limits apply to all.
+std::shared_ptr<KvStoreServer> serve_rendezvous(const std::string& address, int port, const std::string& secret,
+                                                const KvStoreServer::Limits& limits) {
   static std::mutex mutex;
   static std::map<int, std::weak_ptr<KvStoreServer>> servers;
   std::lock_guard lock(mutex);
   if (auto server = servers[port].lock()) return server;
-  auto server = std::make_shared<KvStoreServer>(address, port);
+  auto server = std::make_shared<KvStoreServer>(address, port, secret, limits);
   servers[port] = server;
   return server;
+}
+
+// The store's bounds for a world of `world_size`: Gloo's full mesh stores each rank's addresses of all its peers
+// (about 140 bytes each), so the store grows with the square of the world; every rank holds one connection.
+KvStoreServer::Limits store_limits(int world_size) {
+  KvStoreServer::Limits limits;
+  const auto n = static_cast<size_t>(world_size);
+  limits.max_total_bytes += n * n * 256;
+  limits.max_connections = std::max(limits.max_connections, n + 256);
+  return limits;
+}
+
+constexpr size_t kMinSecretLength = 16;
+
+// The job secret: the option, else KEEL_CLUSTER_SECRET. Only a loopback rendezvous may go without one, since
+// only this host's users can reach it.
+std::string job_secret(const RendezvousOptions& options) {
+  std::string secret = options.secret;
+  const char* from = "RendezvousOptions::secret";
+  if (secret.empty()) {
+    const char* env = std::getenv("KEEL_CLUSTER_SECRET");
+    secret = env != nullptr ? env : "";
+    from = "KEEL_CLUSTER_SECRET";
+  }
+  const std::string how =
+      "the same value on every rank, e.g. `export KEEL_CLUSTER_SECRET=$(openssl rand -hex 32)` "
+      "before starting them (keel-launch sets one for its ranks)";
+  KEEL_CHECK(!secret.empty() || is_loopback_address(options.master_address), ValueError, "rank ", options.rank,
+             ": the rendezvous at ", host_port(options.master_address, options.master_port),
+             " is not on a loopback address, so every rank needs the job secret in KEEL_CLUSTER_SECRET: ", how);
+  KEEL_CHECK(secret.empty() || secret.size() >= kMinSecretLength, ValueError, "rank ", options.rank, ": ", from,
+             " has ", secret.size(), " characters; a job secret needs at least ", kMinSecretLength, ": ", how);
+  return secret;
 }
 
 // Gloo writes to its sockets with writev(), which raises SIGPIPE once a peer has died; by default that signal
@@ -81,31 +115,6 @@ void ignore_sigpipe() {
     struct sigaction current {};
     if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
   });
-}
-
-// The local address the kernel would use to reach host:port (a UDP connect sends nothing), numeric.
-std::optional<std::string> local_address_towards(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* list = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &list) != 0) return std::nullopt;
-  std::optional<std::string> found;
-  for (const addrinfo* ai = list; ai != nullptr && !found; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
-    sockaddr_storage local{};
-    socklen_t len = sizeof(local);
-    char name[NI_MAXHOST];
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
-        ::getnameinfo(reinterpret_cast<sockaddr*>(&local), len, name, sizeof(name), nullptr, 0, NI_NUMERICHOST) == 0) {
-      found = name;
-    }
-    ::close(fd);
-  }
-  ::freeaddrinfo(list);
-  return found;
 }
 
 // Where this rank's Gloo pairs listen, so that every peer can reach them.
@@ -126,9 +135,9 @@ gloo::transport::tcp::attr device_attr(const RendezvousOptions& options) {
   // The interface that routes to the master. When the master's name maps to a loopback address here (a host's
   // own name, which Debian maps to 127.0.1.1), the interface of the default route instead: peers on other hosts
   // could not reach a loopback address. 192.0.2.1 (TEST-NET-1) is only looked up in the routing table.
-  auto local = local_address_towards(options.master_address, options.master_port);
+  auto local = net::local_address_towards(options.master_address, options.master_port);
   if (!local || is_loopback_address(*local)) {
-    if (auto routed = local_address_towards("192.0.2.1", 9)) local = routed;
+    if (auto routed = net::local_address_towards("192.0.2.1", 9)) local = routed;
   }
   if (local) {
     attr.hostname = *local;
@@ -183,9 +192,8 @@ ReduceFn reduce_fn(ReduceOp op) {
 
 class GlooCommunicator final : public Communicator {
  public:
-  GlooCommunicator(int rank, int size, std::shared_ptr<KvStoreServer> server,
-                   std::shared_ptr<gloo::rendezvous::Context> context, milliseconds timeout)
-      : rank_(rank), size_(size), server_(std::move(server)), context_(std::move(context)) {
+  GlooCommunicator(int rank, int size, std::shared_ptr<gloo::rendezvous::Context> context, milliseconds timeout)
+      : rank_(rank), size_(size), context_(std::move(context)) {
     set_timeout(timeout);
   }
 
@@ -303,7 +311,6 @@ class GlooCommunicator final : public Communicator {
   }
 
   const int rank_, size_;
-  std::shared_ptr<KvStoreServer> server_;  // rank 0: kept as long as the communicator
   std::shared_ptr<gloo::rendezvous::Context> context_;
   std::mutex call_mutex_;
   std::string failure_;  // guarded by call_mutex_
@@ -351,13 +358,16 @@ std::unique_ptr<Communicator> connect_gloo(const RendezvousOptions& options) {
   const milliseconds timeout = detail::collective_timeout(options.timeout);
   const auto deadline = Clock::now() + timeout;
   const int rank = options.rank;
+  const std::string secret = job_secret(options);
   ignore_sigpipe();
 
   std::shared_ptr<KvStoreServer> server;
   std::optional<KvStoreClient> store;
   try {
-    if (rank == 0) server = serve_rendezvous(options.master_address, options.master_port);
-    store.emplace(options.master_address, options.master_port, timeout);
+    if (rank == 0) {
+      server = serve_rendezvous(options.master_address, options.master_port, secret, store_limits(options.world_size));
+    }
+    store.emplace(options.master_address, options.master_port, timeout, secret);
   } catch (const DeadlineExceededError& e) {
     throw DeadlineExceededError(::keel::detail::cat("rank ", rank, ": ", e.what()));
   } catch (const UnavailableError& e) {
@@ -373,7 +383,7 @@ std::unique_ptr<Communicator> connect_gloo(const RendezvousOptions& options) {
     context->setTimeout(timeout);
     GlooStore gloo_store(*store, options.prefix + "/gloo/");
     context->connectFullMesh(gloo_store, device);
-    // Returns only once every rank is connected, so rank 0's store is no longer needed by anyone after this.
+    // Returns only once every rank has finished connectFullMesh, its last use of the store.
     gloo::BarrierOptions barrier(context);
     barrier.setTimeout(timeout);
     gloo::barrier(barrier);
@@ -384,7 +394,12 @@ std::unique_ptr<Communicator> connect_gloo(const RendezvousOptions& options) {
   } catch (...) {
     rethrow_as_keel_error(rank, step, timeout);
   }
-  return std::make_unique<GlooCommunicator>(rank, options.world_size, std::move(server), std::move(context), timeout);
+  // Nobody needs the store any more (the communicator never goes back to it: a new rendezvous is a new
+  // connect_gloo), so rank 0 stops serving now instead of leaving the port open for the whole job. A
+  // rendezvous of another communicator on the same port, still under way, keeps it through its own reference.
+  store.reset();
+  server.reset();
+  return std::make_unique<GlooCommunicator>(rank, options.world_size, std::move(context), timeout);
 }
 
 }  // namespace keel::distribute

@@ -1,6 +1,7 @@
 // connect_gloo with its ranks on threads of one process over loopback (the multi-process tests are in
 // tests/collectives): the ops with exact expected values, the rendezvous timeout naming a missing rank, a
-// peer's abort seen at once, two communicators sharing one store port, and the argument checks.
+// peer's abort seen at once, two communicators sharing one store port, the job secret, the store closing once
+// every rank is connected, and the argument checks.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,8 +9,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -32,6 +36,30 @@ int unused_port() {
   EXPECT_NE(port, 0) << "no free loopback port";
   return port;
 }
+
+// Sets or unsets an environment variable for the life of the object (the tests run on one thread here).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 RendezvousOptions options_for(int rank, int world, int port, std::chrono::milliseconds timeout = 20s,
                               std::string prefix = "keel") {
@@ -183,6 +211,75 @@ TEST(GlooCommunicator, TwoCommunicatorsShareOneStorePort) {
   b.join();
   expect_no_errors(first);
   expect_no_errors(second);
+}
+
+// Whether a TCP connection to 127.0.0.1:port is refused (nothing listens there).
+bool port_refuses(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool refused = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == ECONNREFUSED;
+  ::close(fd);
+  return refused;
+}
+
+TEST(GlooCommunicator, StoreClosesOnceEveryRankIsConnected) {
+  // Nothing needs the rendezvous store after connect_gloo: rank 0 stops serving it, so the port is closed for
+  // the rest of the job.
+  const int port = unused_port();
+  expect_no_errors(run_world(2, port, [&](Communicator& comm, int r) {
+    if (r == 0) {
+      EXPECT_TRUE(port_refuses(port)) << "the rendezvous port is still open after connect_gloo";
+    }
+    Tensor t = from_vector(std::vector<int32_t>{r + 1}, {1}, Device::cpu());
+    comm.all_reduce(t);  // the communicator does not need the store
+    EXPECT_EQ(t.to_vector<int32_t>(), (std::vector<int32_t>{3}));
+    EXPECT_TRUE(port_refuses(port));
+  }));
+}
+
+TEST(GlooCommunicator, RanksMeetWithTheJobSecret) {
+  const int port = unused_port();
+  expect_no_errors(testing::run_rank_threads(2, [&](int r) {
+    RendezvousOptions o = options_for(r, 2, port);
+    o.secret = "0123456789abcdef0123456789abcdef";
+    auto comm = connect_gloo(o);
+    Tensor t = from_vector(std::vector<int32_t>{r + 1}, {1}, Device::cpu());
+    comm->all_reduce(t);
+    EXPECT_EQ(t.to_vector<int32_t>(), (std::vector<int32_t>{3}));
+  }));
+}
+
+TEST(GlooCommunicator, RankWithAnotherSecretIsRefused) {
+  const int port = unused_port();
+  const auto errors = testing::run_rank_threads(2, [&](int r) {
+    RendezvousOptions o = options_for(r, 2, port, 2s);
+    o.secret = r == 0 ? "the secret of rank 0's job......" : "a secret from some other job.....";
+    connect_gloo(o);
+  });
+  EXPECT_NE(errors[1].find("rank 1: the rendezvous at 127.0.0.1:" + std::to_string(port) +
+                           " refused this process: its job secret differs from rank 0's"),
+            std::string::npos)
+      << errors[1];
+  EXPECT_NE(errors[0].find("ranks [1] of 2 did not arrive"), std::string::npos) << errors[0];
+}
+
+TEST(GlooCommunicator, NonLoopbackMasterNeedsTheSecretVariable) {
+  ScopedEnv unset("KEEL_CLUSTER_SECRET", nullptr);
+  RendezvousOptions o = options_for(1, 2, 29500);
+  o.master_address = "10.1.2.3";
+  expect_error<ValueError>([&] { connect_gloo(o); },
+                           "rank 1: the rendezvous at 10.1.2.3:29500 is not on a loopback address, so every rank "
+                           "needs the job secret in KEEL_CLUSTER_SECRET",
+                           "export KEEL_CLUSTER_SECRET=$(openssl rand -hex 32)", "keel-launch sets one");
+}
+
+TEST(GlooCommunicator, ShortSecretIsRefused) {
+  ScopedEnv short_secret("KEEL_CLUSTER_SECRET", "hunter2");
+  expect_error<ValueError>([&] { connect_gloo(options_for(0, 1, unused_port())); },
+                           "rank 0: KEEL_CLUSTER_SECRET has 7 characters; a job secret needs at least 16");
 }
 
 TEST(GlooCommunicator, ChecksItsArguments) {

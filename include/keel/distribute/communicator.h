@@ -50,7 +50,8 @@ class Communicator {
 };
 
 /// Where a multi-process communicator meets its peers: rank 0 serves a small key-value store at
-/// master_address:master_port, the others connect to it (retrying until `timeout`).
+/// master_address:master_port, the others connect to it (retrying until `timeout`). Rank 0 stops serving
+/// it once every rank is connected.
 struct RendezvousOptions {
   int rank = 0;
   int world_size = 1;
@@ -60,6 +61,10 @@ struct RendezvousOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
   /// Keys of several communicators created over one store stay apart under this prefix.
   std::string prefix = "keel";
+  /// The job secret every rank proves it knows before the store answers it (docs/distribute.md, Security).
+  /// Empty: KEEL_CLUSTER_SECRET. Required, at least 16 characters, unless master_address is a loopback
+  /// address; ValueError naming the variable when it is missing.
+  std::string secret;
 };
 
 /// Gloo over TCP (CPU tensors). Throws DeadlineExceededError naming the address when the peers do not
