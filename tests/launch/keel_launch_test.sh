@@ -61,6 +61,24 @@ EOF
       expect_eq "$(cat "$work/rank.$r")" "$r 3 $r 3 127.0.0.1 $port 1 arg1" "rank $r's variables"
     done
     ;;
+  cluster_secret)
+    # Every rank gets the same fresh job secret (32 random bytes in hex), a new one per run; one the user set
+    # is passed on unchanged.
+    p=$(program secret <<'EOF'
+echo "$KEEL_CLUSTER_SECRET" >"$DIR/secret.$RANK"
+EOF
+)
+    unset KEEL_CLUSTER_SECRET
+    launch --nproc 3 "$p"
+    expect_eq "$status" 0 "exit status"
+    first=$(cat "$work/secret.0")
+    [[ "$first" =~ ^[0-9a-f]{64}$ ]] || fail "KEEL_CLUSTER_SECRET '$first' is not 64 hex digits"
+    for r in 1 2; do expect_eq "$(cat "$work/secret.$r")" "$first" "rank $r's secret"; done
+    launch --nproc 1 "$p"
+    [ "$(cat "$work/secret.0")" != "$first" ] || fail "two runs got the same secret $first"
+    KEEL_CLUSTER_SECRET=chosen-by-the-user-0123456789 launch --nproc 2 "$p"
+    for r in 0 1; do expect_eq "$(cat "$work/secret.$r")" "chosen-by-the-user-0123456789" "rank $r's secret"; done
+    ;;
   explicit_master)
     # --master-addr/--master-port (= and separate forms), and an OMP_NUM_THREADS already set is kept.
     p=$(program env <<'EOF'

@@ -1,5 +1,6 @@
 // keel-launch: starts N local copies of a program with torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK,
-// LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), as `torchrun --standalone --nproc-per-node N` does; forwards
+// LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), as `torchrun --standalone --nproc-per-node N` does, plus a
+// fresh job secret (KEEL_CLUSTER_SECRET) that lets only its copies join the rendezvous; forwards
 // SIGINT/SIGTERM/SIGHUP to the copies and ends them all when one fails. POSIX only, no Keel library.
 //
 // The signals it waits for are blocked and taken with sigwaitinfo/sigtimedwait (SIGCHLD included), so there is
@@ -9,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,8 @@ constexpr const char* kHelp =
     "  MASTER_ADDR                    --master-addr (default 127.0.0.1)\n"
     "  MASTER_PORT                    --master-port (default: a free port, found by binding port 0 on\n"
     "                                 MASTER_ADDR)\n"
+    "  KEEL_CLUSTER_SECRET            the job secret: 32 random bytes in hex, new for every run, unless\n"
+    "                                 already set; rank 0's rendezvous serves only processes that know it\n"
     "  OMP_NUM_THREADS=1              unless already set, as torchrun does, so that N processes do not\n"
     "                                 each start a thread per core\n"
     "\n"
@@ -214,12 +218,44 @@ std::string describe_signal(int sig) {
   return name != nullptr ? name : "signal " + std::to_string(sig);
 }
 
+/// A new job secret: 32 bytes from the kernel's CSPRNG (getrandom, which blocks only until it is seeded at
+/// boot), in hex. Exits 1 when the kernel has none to give: a guessable secret would protect nothing.
+std::string new_job_secret() {
+  unsigned char bytes[32];
+  size_t have = 0;
+  while (have < sizeof(bytes)) {
+    const ssize_t n = getrandom(bytes + have, sizeof(bytes) - have, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::fprintf(stderr, "keel-launch: cannot draw the job secret (getrandom: %s)\n", std::strerror(errno));
+      std::exit(1);
+    }
+    have += static_cast<size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : bytes) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
+/// The job secret: KEEL_CLUSTER_SECRET when the user set one (e.g. shared with processes started elsewhere),
+/// else a new one.
+std::string job_secret() {
+  const char* set = std::getenv("KEEL_CLUSTER_SECRET");
+  return set != nullptr && *set != '\0' ? set : new_job_secret();
+}
+
 /// The parent's environment with the launcher's variables replaced; OMP_NUM_THREADS kept when set.
-std::vector<std::string> child_environment(const Options& options, int master_port, int rank) {
+std::vector<std::string> child_environment(const Options& options, int master_port, int rank,
+                                           const std::string& secret) {
   const std::vector<std::pair<std::string, std::string>> ours = {
       {"RANK", std::to_string(rank)},       {"WORLD_SIZE", std::to_string(options.nproc)},
       {"LOCAL_RANK", std::to_string(rank)}, {"LOCAL_WORLD_SIZE", std::to_string(options.nproc)},
       {"MASTER_ADDR", options.master_addr}, {"MASTER_PORT", std::to_string(master_port)},
+      {"KEEL_CLUSTER_SECRET", secret},
   };
   std::vector<std::string> env;
   bool has_omp_threads = false;
@@ -267,14 +303,14 @@ class Launcher {
     sigprocmask(SIG_BLOCK, &waited_, &original_mask_);
 
     const int master_port = options_.master_port != 0 ? options_.master_port : find_free_port(options_.master_addr);
-    spawn_all(master_port);
+    spawn_all(master_port, job_secret());
     wait_for_children();
     if (exit_code_) return *exit_code_;
     return forwarded_signal_ != 0 ? 128 + forwarded_signal_ : 0;
   }
 
  private:
-  void spawn_all(int master_port) {
+  void spawn_all(int master_port, const std::string& secret) {
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     posix_spawnattr_setsigmask(&attributes, &original_mask_);  // the children wait for nothing
@@ -282,7 +318,7 @@ class Launcher {
     std::vector<std::string> args = options_.command;
     std::vector<char*> argv = pointers(args);
     for (int rank = 0; rank < options_.nproc; ++rank) {
-      std::vector<std::string> env = child_environment(options_, master_port, rank);
+      std::vector<std::string> env = child_environment(options_, master_port, rank, secret);
       std::vector<char*> envp = pointers(env);
       pid_t pid = 0;
       if (int error = posix_spawnp(&pid, argv[0], nullptr, &attributes, argv.data(), envp.data()); error != 0) {
