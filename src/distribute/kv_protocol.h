@@ -6,9 +6,10 @@
 //   server -> client  kAccepted, HMAC-SHA256(secret, kServerContext || server nonce || client nonce)
 //                     or kRefused, and the server closes the connection.
 // The server reads no request before the client's proof checks out, and proves itself only to a client that
-// proved itself first, so a stranger gets no MAC to guess the secret from. The two context strings differ, so
-// one side's proof cannot be replayed as the other's. Without a secret (loopback only) the key is empty: the
-// greeting still runs, but anyone who can reach the port can answer it.
+// proved itself first, so a stranger's client gets no MAC to guess the secret from (a stranger's server does
+// get a client's proof: hence secrets of 16 characters at least, and 32 random bytes from keel-launch). The
+// two context strings differ, so one side's proof cannot be replayed as the other's. Without a secret (loopback
+// only) the key is empty: the greeting still runs, but anyone who can reach the port can answer it.
 //
 // Requests: op, key count (u32), keys (u32 length + bytes); SET adds the value (u64 length + bytes), GET and
 // WAIT the server-side wait in ms (u64). Integers are little-endian, so hosts of either byte order agree.
