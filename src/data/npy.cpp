@@ -13,6 +13,7 @@
 
 #include "core/tensor_internals.h"
 #include "data/byte_source.h"
+#include "data/zip_member.h"
 
 namespace keel::data {
 namespace {
@@ -132,28 +133,6 @@ struct ZipFileCloser {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
 
-// Reads a member as its data arrives, in 1 MiB steps: the buffer never grows past what decompression has
-// really produced, so a directory entry claiming gigabytes (or 2^63 bytes) costs nothing; the claim is
-// only checked against the data.
-std::vector<uint8_t> read_member(zip_file_t* member, const zip_stat_t& st, const std::string& where) {
-  constexpr size_t kStep = size_t{1} << 20;
-  std::vector<uint8_t> bytes;
-  for (;;) {
-    const size_t at = bytes.size();
-    bytes.resize(at + kStep);
-    const zip_int64_t got = zip_fread(member, bytes.data() + at, kStep);
-    KEEL_CHECK(got >= 0, ValueError, where, ": reading failed after ", at, " bytes: ", zip_file_strerror(member));
-    bytes.resize(at + static_cast<size_t>(got));
-    KEEL_CHECK(bytes.size() <= st.size, ValueError, where, ": the member holds more than the ", st.size,
-               " bytes its directory entry gives");
-    if (got == 0) break;
-  }
-  KEEL_CHECK(bytes.size() == st.size, ValueError, where, ": the directory entry gives ", st.size,
-             " bytes but the member holds ", bytes.size());
-  bytes.shrink_to_fit();
-  return bytes;
-}
-
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
@@ -217,7 +196,8 @@ std::map<std::string, Tensor> read_npz_archive(const std::string& path) {
     const std::string where = keel::detail::cat("read_npz: ", path, ", member ", name);
     std::unique_ptr<zip_file_t, ZipFileCloser> member(zip_fopen_index(archive.get(), i, 0));
     KEEL_CHECK(member, ValueError, where, ": cannot open: ", zip_strerror(archive.get()));
-    const std::vector<uint8_t> bytes = read_member(member.get(), st, where);
+    const std::string text = detail::read_zip_member(member.get(), st.size, where);
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size());
     if (name.ends_with(".npy")) name.resize(name.size() - 4);
     arrays[name] = parse_npy(bytes, where);
   }

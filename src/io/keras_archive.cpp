@@ -13,6 +13,7 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "data/zip_member.h"
 #include "io/atomic_file.h"
 #include "io/legacy_h5.h"
 #include "io/model_config.h"
@@ -166,14 +167,8 @@ class Archive {
                ValueError, "'", path_, "': cannot read entry '", name, "': ", zip_strerror(archive_.get()));
     std::unique_ptr<zip_file_t, ZipFileClose> file(zip_fopen_index(archive_.get(), static_cast<zip_uint64_t>(index), 0));
     KEEL_CHECK(file, ValueError, "'", path_, "': cannot open entry '", name, "': ", zip_strerror(archive_.get()));
-    std::string bytes(static_cast<size_t>(st.size), '\0');
-    const zip_int64_t got = zip_fread(file.get(), bytes.data(), bytes.size());
-    KEEL_CHECK(got == static_cast<zip_int64_t>(bytes.size()), ValueError, "'", path_, "': cannot read entry '", name,
-               "' (read ", got, " of ", bytes.size(), " bytes): ", zip_file_strerror(file.get()));
-    char extra;
-    KEEL_CHECK(zip_fread(file.get(), &extra, 1) == 0, ValueError, "'", path_, "': entry '", name,
-               "' is damaged: ", zip_file_strerror(file.get()));
-    return bytes;
+    return data::detail::read_zip_member(file.get(), st.size,
+                                         "'" + path_ + "': entry '" + name + "' is damaged");
   }
 
  private:

@@ -14,6 +14,7 @@
 
 #include "keel/core/naming.h"
 #include "keel/keel.h"
+#include "data/hand_made_files.h"
 #include "io_test_util.h"
 #include "test_util.h"
 
@@ -278,6 +279,18 @@ TEST_F(KerasArchive, NotAZipFile) {
   expect_error<ValueError>([&] { saving::load_model(path); }, path, "not a valid `.keras` archive");
   std::ofstream(dir.file("empty.keras")).close();
   expect_error<ValueError>([&] { saving::load_model(dir.file("empty.keras")); }, "not a valid `.keras` archive");
+}
+
+// Issue 20: an entry whose directory entry claims 2^62 bytes used to be allocated up front (std::length_error,
+// not a keel::Error); now the claim is checked against the data as it is read.
+TEST_F(KerasArchive, EntryClaimingMoreThanItHoldsIsAValueError) {
+  const std::string text = R"({"class_name": "Sequential"})";
+  for (uint64_t claim : {uint64_t{1} << 62, uint64_t{4} << 30, uint64_t{3}}) {
+    const std::string path = dir.file("claim" + std::to_string(claim) + ".keras");
+    const std::vector<uint8_t> zip = keel::testing::zip_claiming("config.json", {text.begin(), text.end()}, claim);
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(zip.data()), zip.size());
+    expect_error<ValueError>([&] { saving::load_model(path); }, path, "entry 'config.json' is damaged");
+  }
 }
 
 }  // namespace
