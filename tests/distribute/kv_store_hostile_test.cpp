@@ -22,6 +22,7 @@
 #include "distribute/kv_protocol.h"
 #include "distribute/kv_store.h"
 #include "keel/core/error.h"
+#include "unused_port.h"
 
 namespace keel::distribute {
 namespace {
@@ -209,14 +210,9 @@ TEST(KvStoreHostile, RequestWithoutTheGreetingCannotSetAKey) {
 
 TEST(KvStoreHostile, ServerThatCannotProveTheSecretIsRefused) {
   // A stranger's listener on the port answers the greeting with "accepted" and a made-up proof.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int listen_port = 0;
+  const int fd = keel::testing::listen_on_loopback(listen_port);
+  ASSERT_GE(fd, 0);
   std::thread impostor([fd] {
     const int conn = ::accept(fd, nullptr, nullptr);
     std::vector<char> hello(kv::kMagic.begin(), kv::kMagic.end());
@@ -236,7 +232,7 @@ TEST(KvStoreHostile, ServerThatCannotProveTheSecretIsRefused) {
     ::close(conn);
   });
   try {
-    KvStoreClient client("127.0.0.1", ntohs(addr.sin_port), 5s, kSecret);
+    KvStoreClient client("127.0.0.1", listen_port, 5s, kSecret);
     FAIL() << "trusted a server that does not know the secret";
   } catch (const UnavailableError& e) {
     EXPECT_NE(std::string(e.what()).find("did not prove that it knows the job secret"), std::string::npos) << e.what();

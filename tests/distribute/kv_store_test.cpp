@@ -209,14 +209,9 @@ TEST(KvStore, ServerShutdownEndsAPendingGet) {
 
 TEST(KvStore, ForeignServiceIsNamed) {
   // A listener that answers with something other than the store's greeting.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int listen_port = 0;
+  const int fd = keel::testing::listen_on_loopback(listen_port);
+  ASSERT_GE(fd, 0);
   std::thread service([fd] {
     const int conn = ::accept(fd, nullptr, nullptr);
     const char reply[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
@@ -225,7 +220,7 @@ TEST(KvStore, ForeignServiceIsNamed) {
     ::close(conn);
   });
   try {
-    KvStoreClient client("127.0.0.1", ntohs(addr.sin_port), 5s);
+    KvStoreClient client("127.0.0.1", listen_port, 5s);
     FAIL() << "accepted a foreign service as the store";
   } catch (const UnavailableError& e) {
     EXPECT_NE(std::string(e.what()).find("is not Keel's rendezvous store"), std::string::npos) << e.what();
