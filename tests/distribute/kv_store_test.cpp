@@ -284,16 +284,17 @@ TEST(KvStore, HostNameMappedToLoopbackServesLoopbackAndTheRoutedAddressOnly) {
   char name[256] = {};
   ASSERT_EQ(::gethostname(name, sizeof(name) - 1), 0);
   const std::string secret = "a job secret of at least 16 characters";
-  KvStoreServer server(name, 0, secret);
-  ASSERT_FALSE(server.listening_on().empty());
   bool only_loopback_named = true;
   {
     net::AddrInfo info(name, 0, 0);
-    ASSERT_EQ(info.error, 0);
+    // A machine without an /etc/hosts entry or DNS for its own name (a bare chroot, some containers).
+    if (info.error != 0) GTEST_SKIP() << "this host's name " << name << " does not resolve here";
     for (const addrinfo* ai = info.list; ai != nullptr; ai = ai->ai_next) {
       only_loopback_named &= is_loopback_address(net::numeric_host(ai->ai_addr, ai->ai_addrlen));
     }
   }
+  KvStoreServer server(name, 0, secret);
+  ASSERT_FALSE(server.listening_on().empty());
   for (const auto& address : server.listening_on()) {
     EXPECT_NE(address, "0.0.0.0");
     EXPECT_NE(address, "::");
