@@ -27,10 +27,12 @@ int64_t checked_shape_bytes(const Shape& s, size_t element_size, std::string_vie
 
 Strides contiguous_strides(const Shape& s) {
   Strides st(s.size());
-  int64_t acc = 1;
+  // Unsigned: the extents of an empty tensor may multiply past int64 (its strides are never used to
+  // address anything); a tensor with elements cannot, checked_shape_bytes saw to that.
+  uint64_t acc = 1;
   for (size_t i = s.size(); i-- > 0;) {
-    st[i] = acc;
-    acc *= std::max<int64_t>(s[i], 1);
+    st[i] = static_cast<int64_t>(acc);
+    acc *= static_cast<uint64_t>(std::max<int64_t>(s[i], 1));
   }
   return st;
 }

@@ -400,6 +400,11 @@ class DescriptorsExhausted {
 };
 
 TEST(KvStoreHostile, AcceptOutOfDescriptorsBacksOffAndKeepsServing) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check opens a pipe to test whether memory is readable; with every descriptor taken it
+  // reports a false "invalid vptr" in shared_ptr code. The plain build runs this test.
+  GTEST_SKIP() << "the sanitizers' runtime needs file descriptors, which this test exhausts";
+#endif
   KvStoreServer server("127.0.0.1", 0, kSecret);
   KvStoreClient rank("127.0.0.1", server.port(), 5s, kSecret);
   std::optional<Raw> pending;
