@@ -3,7 +3,6 @@
 
 #include <array>
 #include <bit>
-#include <cstring>
 #include <string>
 
 #include "keel/core/error.h"
@@ -40,26 +39,8 @@ DType promote_types(DType a, DType b) {
 
 std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
 
-// IEEE binary16 with the compiler's conversions (round to nearest even): GCC 12 and clang 15 have _Float16 on
-// x86-64; clang 14 (scripts/fuzz) only the storage type __fp16, the same format with the same conversions.
-#if defined(__clang__) && __clang_major__ < 15
-using Binary16 = __fp16;
-#else
-using Binary16 = _Float16;
-#endif
-
-// memcpy, not std::bit_cast: __fp16 cannot be passed or returned by value.
-float half_to_float(Half h) {
-  Binary16 v;
-  std::memcpy(&v, &h.bits, sizeof v);
-  return static_cast<float>(v);
-}
-Half float_to_half(float f) {
-  const Binary16 v = static_cast<Binary16>(f);
-  Half h{};
-  std::memcpy(&h.bits, &v, sizeof v);
-  return h;
-}
+float half_to_float(Half h) { return static_cast<float>(std::bit_cast<_Float16>(h.bits)); }
+Half float_to_half(float f) { return Half{std::bit_cast<uint16_t>(static_cast<_Float16>(f))}; }
 
 float bf16_to_float(BFloat16 h) { return std::bit_cast<float>(static_cast<uint32_t>(h.bits) << 16); }
 BFloat16 float_to_bf16(float f) {
