@@ -2,8 +2,8 @@
 // input to a scratch file (the readers take paths, as users call them) and runs `body(path)`. A reader must
 // accept the file or throw a keel::Error; any other exception leaves the entry point, which libFuzzer
 // reports as a crash ("deadly signal" after std::terminate), as do sanitizer reports and real crashes.
-// Linked with smoke_main.cpp, a small mutation loop over the committed corpus that CI runs (also under GCC's
-// sanitizers); the entry point is libFuzzer's, for coverage-guided runs once clang can build Keel (README.md).
+// Built two ways (tools/fuzz/CMakeLists.txt): with clang's libFuzzer by scripts/fuzz, and with
+// smoke_main.cpp, a small mutation loop over the committed corpus that CI runs under GCC's sanitizers.
 #pragma once
 #include <unistd.h>
 

@@ -37,7 +37,9 @@ void softmax_ce_cpu(const KernelArgs& a) {
   const Tensor& loss = a.out[0];
   const Shape& s = a.in[1].shape();
   const int64_t axis = a.get<SoftmaxCrossEntropyAttrs>().axis;
-  const auto [outer, n, inner] = split_at_axis(s, axis);
+  // Plain variables, not a structured binding: clang 16 cannot capture bindings in the OpenMP region below.
+  const AxisSplit split = split_at_axis(s, axis);
+  const int64_t outer = split.outer, n = split.n, inner = split.inner;
   detail::visit_float(loss.dtype(), "softmax_cross_entropy_with_logits", [&]<class T>(detail::TypeTag<T>) {
     if (loss.numel() == 0) return;
     T* out = static_cast<T*>(loss.data_ptr());
