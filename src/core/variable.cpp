@@ -1,5 +1,7 @@
 #include "keel/core/variable.h"
 
+#include <utility>
+
 #include "core/tensor_internals.h"
 
 namespace keel {
@@ -25,6 +27,11 @@ const std::string& Variable::path() const { return state_->path; }
 void Variable::set_path(std::string path) const { state_->path = std::move(path); }
 const Tensor& Variable::value() const { return state_->value; }
 bool Variable::trainable() const { return state_->trainable; }
+
+const Variable::ValueFn& Variable::regularizer() const { return state_->regularizer; }
+void Variable::set_regularizer(ValueFn regularizer) const { state_->regularizer = std::move(regularizer); }
+const Variable::ValueFn& Variable::constraint() const { return state_->constraint; }
+void Variable::set_constraint(ValueFn constraint) const { state_->constraint = std::move(constraint); }
 
 void Variable::set_trainable(bool trainable) const {
   state_->trainable = trainable;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "keel/core/error.h"
 #include "keel/initializers/initializers.h"
 #include "keel/layers/activations.h"
 #include "keel/layers/layer.h"
@@ -41,6 +42,22 @@ inline Initializer initializer_from(const nlohmann::json& config, const char* ke
   if (!config.contains(key) || config.at(key).is_null()) return Initializer(fallback);
   const auto& j = config.at(key);
   return j.is_string() ? Initializer(j.get<std::string>()) : Initializer::from_config(j);
+}
+/// Reads a regularizer or constraint entry; errors name the layer and the key.
+template <class T>
+T penalty_from(const nlohmann::json& config, const char* key) {
+  if (!config.contains(key)) return T();
+  try {
+    return T::from_config(config.at(key));
+  } catch (const ValueError& e) {
+    throw ValueError(keel::detail::cat("Layer '", config.value("name", std::string()), "': `", key, "`: ", e.what()));
+  }
+}
+inline Regularizer regularizer_from(const nlohmann::json& config, const char* key) {
+  return penalty_from<Regularizer>(config, key);
+}
+inline Constraint constraint_from(const nlohmann::json& config, const char* key) {
+  return penalty_from<Constraint>(config, key);
 }
 /// Applies the base config's "trainable" flag to a freshly built layer.
 inline LayerHandle with_base_config(LayerHandle layer, const nlohmann::json& config) {

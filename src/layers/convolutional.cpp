@@ -66,10 +66,11 @@ Shape kernel_shape_of(const std::vector<int64_t>& kernel_size, int64_t in, int64
 
 Tensor add_bias(const Tensor& y, const Variable& bias, bool use_bias) { return use_bias ? y + bias.value() : y; }
 
-// Config entries every convolution writes the same way (regularizers and constraints are not supported: null).
+// Config entries every convolution writes the same way.
 void put_common(nlohmann::json& c, const std::vector<int64_t>& kernel_size, const std::vector<int64_t>& strides,
                 const std::string& padding, const std::string& data_format, const std::vector<int64_t>& dilation,
-                const ActivationFn& activation, bool use_bias) {
+                const ActivationFn& activation, bool use_bias, const Regularizer& bias_regularizer,
+                const Regularizer& activity_regularizer, const Constraint& bias_constraint) {
   c["kernel_size"] = kernel_size;
   c["strides"] = strides;
   c["padding"] = padding;
@@ -77,9 +78,9 @@ void put_common(nlohmann::json& c, const std::vector<int64_t>& kernel_size, cons
   c["dilation_rate"] = dilation;
   c["activation"] = activation.name();
   c["use_bias"] = use_bias;
-  c["bias_regularizer"] = nullptr;
-  c["activity_regularizer"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["bias_regularizer"] = bias_regularizer.get_config();
+  c["activity_regularizer"] = activity_regularizer.get_config();
+  c["bias_constraint"] = bias_constraint.get_config();
 }
 
 }  // namespace
@@ -89,6 +90,7 @@ void put_common(nlohmann::json& c, const std::vector<int64_t>& kernel_size, cons
 ConvImpl::ConvImpl(std::string class_name, int rank, int64_t filters, std::vector<int64_t> kernel_size,
                    ConvLayerOptions options)
     : UnaryLayer(std::move(class_name), options.name), rank_(rank), filters_(filters), options_(std::move(options)) {
+  set_activity_regularizer(options_.activity_regularizer);
   const std::string who = layer_label(*this);
   kernel_size_ = detail::standardize_tuple(kernel_size, rank, "kernel_size", who);
   options_.strides = detail::standardize_tuple(options_.strides, rank, "strides", who);
@@ -114,8 +116,11 @@ void ConvImpl::build(const Shape& input_shape) {
              partial_shape_str(input_shape), ")");
   const Shape kshape = kernel_shape_of(kernel_size_, in / options_.groups, filters_);
   compute_output_shape(input_shape);  // rejects geometries with an empty output before creating weights
-  kernel_ = add_weight("kernel", kshape, options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+  kernel_ = add_weight("kernel", kshape, options_.kernel_initializer, true, DType::f32, options_.kernel_regularizer,
+                       options_.kernel_constraint);
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
+                       options_.bias_constraint);
   input_spec_ = {InputSpec{.ndim = rank_ + 2, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
   UnaryLayer::build(input_shape);
 }
@@ -146,12 +151,13 @@ nlohmann::json ConvImpl::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["filters"] = filters_;
   put_common(c, kernel_size_, options_.strides, options_.padding, options_.data_format, options_.dilation_rate,
-             options_.activation, options_.use_bias);
+             options_.activation, options_.use_bias, options_.bias_regularizer, activity_regularizer(),
+             options_.bias_constraint);
   c["groups"] = options_.groups;
   c["kernel_initializer"] = options_.kernel_initializer.get_config();
   c["bias_initializer"] = options_.bias_initializer.get_config();
-  c["kernel_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
+  c["kernel_regularizer"] = options_.kernel_regularizer.get_config();
+  c["kernel_constraint"] = options_.kernel_constraint.get_config();
   return c;
 }
 
@@ -171,6 +177,10 @@ ConvLayerOptions conv_options_from(const nlohmann::json& c) {
                           .use_bias = c.value("use_bias", true),
                           .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                           .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                          .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                          .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                          .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                          .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                           .name = detail::name_from(c)};
 }
 LayerHandle conv1d_from_config(const nlohmann::json& c) {
@@ -193,6 +203,7 @@ KEEL_REGISTER_LAYER("Convolution2D", conv2d_from_config);
 Conv2DTransposeImpl::Conv2DTransposeImpl(int64_t filters, std::vector<int64_t> kernel_size,
                                          Conv2DTransposeOptions options)
     : UnaryLayer("Conv2DTranspose", options.name), filters_(filters), options_(std::move(options)) {
+  set_activity_regularizer(options_.activity_regularizer);
   const std::string who = layer_label(*this);
   kernel_size_ = detail::standardize_tuple(kernel_size, 2, "kernel_size", who);
   options_.strides = detail::standardize_tuple(options_.strides, 2, "strides", who);
@@ -217,8 +228,11 @@ void Conv2DTransposeImpl::build(const Shape& input_shape) {
   const int64_t in = known_channels(input_shape, who);
   compute_output_shape(input_shape);
   // Output channels before input channels: the kernel of the convolution this layer transposes.
-  kernel_ = add_weight("kernel", kernel_shape_of(kernel_size_, filters_, in), options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+  kernel_ = add_weight("kernel", kernel_shape_of(kernel_size_, filters_, in), options_.kernel_initializer, true,
+                       DType::f32, options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
+                       options_.bias_constraint);
   input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
   UnaryLayer::build(input_shape);
 }
@@ -258,13 +272,14 @@ nlohmann::json Conv2DTransposeImpl::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["filters"] = filters_;
   put_common(c, kernel_size_, options_.strides, options_.padding, options_.data_format, options_.dilation_rate,
-             options_.activation, options_.use_bias);
+             options_.activation, options_.use_bias, options_.bias_regularizer, activity_regularizer(),
+             options_.bias_constraint);
   // Keras leaves output_padding out of its config (so it is lost on reload); Keel keeps it so round trips are exact.
   c["output_padding"] = detail::optional_json(options_.output_padding);
   c["kernel_initializer"] = options_.kernel_initializer.get_config();
   c["bias_initializer"] = options_.bias_initializer.get_config();
-  c["kernel_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
+  c["kernel_regularizer"] = options_.kernel_regularizer.get_config();
+  c["kernel_constraint"] = options_.kernel_constraint.get_config();
   return c;
 }
 
@@ -285,6 +300,10 @@ LayerHandle conv2d_transpose_from_config(const nlohmann::json& c) {
                           .use_bias = c.value("use_bias", true),
                           .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                           .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                          .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                          .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                          .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                          .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                           .name = detail::name_from(c)}),
       c);
 }
@@ -297,6 +316,7 @@ KEEL_REGISTER_LAYER("Convolution2DTranspose", conv2d_transpose_from_config);
 
 DepthwiseConv2DImpl::DepthwiseConv2DImpl(std::vector<int64_t> kernel_size, DepthwiseConv2DOptions options)
     : UnaryLayer("DepthwiseConv2D", options.name), options_(std::move(options)) {
+  set_activity_regularizer(options_.activity_regularizer);
   const std::string who = layer_label(*this);
   kernel_size_ = detail::standardize_tuple(kernel_size, 2, "kernel_size", who);
   options_.strides = detail::standardize_tuple(options_.strides, 2, "strides", who);
@@ -313,8 +333,11 @@ void DepthwiseConv2DImpl::build(const Shape& input_shape) {
   const int64_t in = known_channels(input_shape, who);
   compute_output_shape(input_shape);
   kernel_ = add_weight("kernel", kernel_shape_of(kernel_size_, in, options_.depth_multiplier),
-                       options_.depthwise_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {in * options_.depth_multiplier}, options_.bias_initializer);
+                       options_.depthwise_initializer, true, DType::f32, options_.depthwise_regularizer,
+                       options_.depthwise_constraint);
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {in * options_.depth_multiplier}, options_.bias_initializer, true, DType::f32,
+                       options_.bias_regularizer, options_.bias_constraint);
   input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
   UnaryLayer::build(input_shape);
 }
@@ -336,11 +359,12 @@ nlohmann::json DepthwiseConv2DImpl::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["depth_multiplier"] = options_.depth_multiplier;
   put_common(c, kernel_size_, options_.strides, options_.padding, options_.data_format, options_.dilation_rate,
-             options_.activation, options_.use_bias);
+             options_.activation, options_.use_bias, options_.bias_regularizer, activity_regularizer(),
+             options_.bias_constraint);
   c["depthwise_initializer"] = options_.depthwise_initializer.get_config();
   c["bias_initializer"] = options_.bias_initializer.get_config();
-  c["depthwise_regularizer"] = nullptr;
-  c["depthwise_constraint"] = nullptr;
+  c["depthwise_regularizer"] = options_.depthwise_regularizer.get_config();
+  c["depthwise_constraint"] = options_.depthwise_constraint.get_config();
   return c;
 }
 
@@ -361,6 +385,10 @@ KEEL_REGISTER_LAYER("DepthwiseConv2D", [](const nlohmann::json& c) -> LayerHandl
               .use_bias = c.value("use_bias", true),
               .depthwise_initializer = detail::initializer_from(c, "depthwise_initializer", "glorot_uniform"),
               .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+              .depthwise_regularizer = detail::regularizer_from(c, "depthwise_regularizer"),
+              .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+              .depthwise_constraint = detail::constraint_from(c, "depthwise_constraint"),
+              .bias_constraint = detail::constraint_from(c, "bias_constraint"),
               .name = detail::name_from(c)}),
       c);
 });
@@ -370,6 +398,7 @@ KEEL_REGISTER_LAYER("DepthwiseConv2D", [](const nlohmann::json& c) -> LayerHandl
 SeparableConv2DImpl::SeparableConv2DImpl(int64_t filters, std::vector<int64_t> kernel_size,
                                          SeparableConv2DOptions options)
     : UnaryLayer("SeparableConv2D", options.name), filters_(filters), options_(std::move(options)) {
+  set_activity_regularizer(options_.activity_regularizer);
   const std::string who = layer_label(*this);
   kernel_size_ = detail::standardize_tuple(kernel_size, 2, "kernel_size", who);
   options_.strides = detail::standardize_tuple(options_.strides, 2, "strides", who);
@@ -388,9 +417,13 @@ void SeparableConv2DImpl::build(const Shape& input_shape) {
   compute_output_shape(input_shape);
   const int64_t m = options_.depth_multiplier;
   depthwise_kernel_ =
-      add_weight("depthwise_kernel", kernel_shape_of(kernel_size_, in, m), options_.depthwise_initializer);
-  pointwise_kernel_ = add_weight("pointwise_kernel", {1, 1, in * m, filters_}, options_.pointwise_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+      add_weight("depthwise_kernel", kernel_shape_of(kernel_size_, in, m), options_.depthwise_initializer, true,
+                 DType::f32, options_.depthwise_regularizer, options_.depthwise_constraint);
+  pointwise_kernel_ = add_weight("pointwise_kernel", {1, 1, in * m, filters_}, options_.pointwise_initializer, true,
+                                 DType::f32, options_.pointwise_regularizer, options_.pointwise_constraint);
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
+                       options_.bias_constraint);
   input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
   UnaryLayer::build(input_shape);
 }
@@ -413,14 +446,15 @@ nlohmann::json SeparableConv2DImpl::get_config() const {
   c["depth_multiplier"] = options_.depth_multiplier;
   c["filters"] = filters_;
   put_common(c, kernel_size_, options_.strides, options_.padding, options_.data_format, options_.dilation_rate,
-             options_.activation, options_.use_bias);
+             options_.activation, options_.use_bias, options_.bias_regularizer, activity_regularizer(),
+             options_.bias_constraint);
   c["depthwise_initializer"] = options_.depthwise_initializer.get_config();
   c["pointwise_initializer"] = options_.pointwise_initializer.get_config();
   c["bias_initializer"] = options_.bias_initializer.get_config();
-  c["depthwise_regularizer"] = nullptr;
-  c["pointwise_regularizer"] = nullptr;
-  c["depthwise_constraint"] = nullptr;
-  c["pointwise_constraint"] = nullptr;
+  c["depthwise_regularizer"] = options_.depthwise_regularizer.get_config();
+  c["pointwise_regularizer"] = options_.pointwise_regularizer.get_config();
+  c["depthwise_constraint"] = options_.depthwise_constraint.get_config();
+  c["pointwise_constraint"] = options_.pointwise_constraint.get_config();
   return c;
 }
 
@@ -443,6 +477,12 @@ LayerHandle separable_conv2d_from_config(const nlohmann::json& c) {
               .depthwise_initializer = detail::initializer_from(c, "depthwise_initializer", "glorot_uniform"),
               .pointwise_initializer = detail::initializer_from(c, "pointwise_initializer", "glorot_uniform"),
               .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+              .depthwise_regularizer = detail::regularizer_from(c, "depthwise_regularizer"),
+              .pointwise_regularizer = detail::regularizer_from(c, "pointwise_regularizer"),
+              .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+              .depthwise_constraint = detail::constraint_from(c, "depthwise_constraint"),
+              .pointwise_constraint = detail::constraint_from(c, "pointwise_constraint"),
+              .bias_constraint = detail::constraint_from(c, "bias_constraint"),
               .name = detail::name_from(c)}),
       c);
 }

@@ -70,14 +70,18 @@ DenseImpl::DenseImpl(int64_t units, DenseOptions options)
     : UnaryLayer("Dense", options.name), units_(units), options_(std::move(options)) {
   KEEL_CHECK(units > 0, ValueError, "Received an invalid value for `units`, expected a positive integer. Received: units=",
              units);
+  set_activity_regularizer(options_.activity_regularizer);
 }
 
 void DenseImpl::build(const Shape& input_shape) {
   const int64_t in = input_shape.back();
   KEEL_CHECK(in != kUnknownDim, ShapeError, "Layer \"", name(), "\": the last dimension of the input shape ",
              partial_shape_str(input_shape), " must be known to build a Dense layer");
-  kernel_ = add_weight("kernel", {in, units_}, options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {units_}, options_.bias_initializer);
+  kernel_ = add_weight("kernel", {in, units_}, options_.kernel_initializer, true, DType::f32,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {units_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
+                       options_.bias_constraint);
   InputSpec spec;
   spec.min_ndim = 2;
   spec.axes[-1] = in;
@@ -103,10 +107,10 @@ nlohmann::json DenseImpl::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = options_.kernel_initializer.get_config();
   c["bias_initializer"] = options_.bias_initializer.get_config();
-  c["kernel_regularizer"] = nullptr;
-  c["bias_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["kernel_regularizer"] = options_.kernel_regularizer.get_config();
+  c["bias_regularizer"] = options_.bias_regularizer.get_config();
+  c["kernel_constraint"] = options_.kernel_constraint.get_config();
+  c["bias_constraint"] = options_.bias_constraint.get_config();
   return c;
 }
 
@@ -123,6 +127,13 @@ KEEL_REGISTER_LAYER("Dense", [](const nlohmann::json& c) -> LayerHandle {
                                                            c, "kernel_initializer", "glorot_uniform"),
                                                        .bias_initializer = detail::initializer_from(
                                                            c, "bias_initializer", "zeros"),
+                                                       .kernel_regularizer = detail::regularizer_from(
+                                                           c, "kernel_regularizer"),
+                                                       .bias_regularizer = detail::regularizer_from(
+                                                           c, "bias_regularizer"),
+                                                       .kernel_constraint = detail::constraint_from(
+                                                           c, "kernel_constraint"),
+                                                       .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                                                        .name = detail::name_from(c)}),
       c);
 });

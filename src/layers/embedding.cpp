@@ -19,10 +19,12 @@ EmbeddingImpl::EmbeddingImpl(int64_t input_dim, int64_t output_dim, EmbeddingOpt
              " and output_dim=", output_dim);
   KEEL_CHECK(!options_.mask_zero, UnimplementedError, "Layer \"", name(),
              "\" (Embedding): mask_zero=true is not supported: masks are not supported yet");
+  set_activity_regularizer(options_.activity_regularizer);
 }
 
 void EmbeddingImpl::build(const Shape& input_shape) {
-  embeddings_ = add_weight("embeddings", {input_dim_, output_dim_}, options_.embeddings_initializer);
+  embeddings_ = add_weight("embeddings", {input_dim_, output_dim_}, options_.embeddings_initializer, true, DType::f32,
+                           options_.embeddings_regularizer, options_.embeddings_constraint);
   UnaryLayer::build(input_shape);
 }
 
@@ -57,9 +59,9 @@ nlohmann::json EmbeddingImpl::get_config() const {
   c["input_dim"] = input_dim_;
   c["output_dim"] = output_dim_;
   c["embeddings_initializer"] = options_.embeddings_initializer.get_config();
-  c["embeddings_regularizer"] = nullptr;
-  c["activity_regularizer"] = nullptr;
-  c["embeddings_constraint"] = nullptr;
+  c["embeddings_regularizer"] = options_.embeddings_regularizer.get_config();
+  c["activity_regularizer"] = activity_regularizer().get_config();
+  c["embeddings_constraint"] = options_.embeddings_constraint.get_config();
   c["mask_zero"] = options_.mask_zero;
   return c;
 }
@@ -71,6 +73,8 @@ KEEL_REGISTER_LAYER("Embedding", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
       Embedding(c.at("input_dim").get<int64_t>(), c.at("output_dim").get<int64_t>(),
                 {.embeddings_initializer = detail::initializer_from(c, "embeddings_initializer", "uniform"),
+                 .embeddings_regularizer = detail::regularizer_from(c, "embeddings_regularizer"),
+                 .embeddings_constraint = detail::constraint_from(c, "embeddings_constraint"),
                  .mask_zero = c.value("mask_zero", false),
                  .name = detail::name_from(c)}),
       c);

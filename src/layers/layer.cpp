@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "keel/core/naming.h"
+#include "keel/ops/elementwise.h"
+#include "keel/ops/reduction.h"
 
 namespace keel {
 
@@ -30,6 +32,9 @@ Layer::~Layer() = default;
 
 namespace {
 thread_local int t_replicas_in_sync = 1;
+// Eager layer calls in progress on this thread: the outermost one (Keras's entry layer) starts the losses
+// afresh.
+thread_local int t_layer_call_depth = 0;
 }  // namespace
 
 int replicas_in_sync() { return t_replicas_in_sync; }
@@ -48,11 +53,14 @@ std::vector<DType> Layer::compute_output_dtype(const std::vector<DType>&, const 
 }
 
 nlohmann::json Layer::get_config() const {
-  // Keras 3 writes the dtype as a serialized DTypePolicy object.
-  return {{"name", name_},
-          {"trainable", trainable_},
-          {"dtype",
-           {{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}, {"registered_name", nullptr}}}};
+  // Keras 3 writes the dtype as a serialized DTypePolicy object, and an activity regularizer only when set.
+  nlohmann::json c = {
+      {"name", name_},
+      {"trainable", trainable_},
+      {"dtype",
+       {{"module", "keras"}, {"class_name", "DTypePolicy"}, {"config", {{"name", "float32"}}}, {"registered_name", nullptr}}}};
+  if (activity_regularizer_) c["activity_regularizer"] = activity_regularizer_.get_config();
+  return c;
 }
 
 namespace {
@@ -105,7 +113,53 @@ std::vector<Tensor> Layer::operator()(const std::vector<Tensor>& inputs, bool tr
     build(with_unknown_batch(shapes));
   }
   check_inputs(shapes);
-  return call(inputs, CallContext{.training = training});
+  if (t_layer_call_depth == 0) clear_losses();
+  struct Depth {
+    Depth() { ++t_layer_call_depth; }
+    ~Depth() { --t_layer_call_depth; }
+  };
+  std::vector<Tensor> outputs;
+  {
+    Depth depth;
+    outputs = call(inputs, CallContext{.training = training});
+  }
+  if (activity_regularizer_) {
+    // Keras divides by the batch size (divide_no_nan: an empty batch adds 0) so the strength does not
+    // depend on it.
+    for (const Tensor& y : outputs) {
+      Tensor penalty = activity_regularizer_(y);
+      if (y.ndim() > 0) penalty = y.shape()[0] > 0 ? penalty / static_cast<double>(y.shape()[0]) : penalty * 0.0;
+      add_loss(penalty);
+    }
+  }
+  return outputs;
+}
+
+void Layer::add_loss(const Tensor& loss) {
+  KEEL_CHECK(loss.defined(), ValueError, "Layer \"", name_, "\": add_loss() received an undefined tensor");
+  added_losses_.push_back(loss);
+}
+
+void Layer::clear_losses() {
+  added_losses_.clear();
+  for (auto& sub : tracked_) sub->clear_losses();
+}
+
+std::vector<Tensor> Layer::losses() const {
+  // This layer and every sub-layer once (a layer may be tracked twice), depth first as Keras flattens them.
+  std::vector<const Layer*> layers;
+  std::set<const Layer*> seen;
+  auto visit = [&](auto&& self, const Layer* l) -> void {
+    if (!seen.insert(l).second) return;
+    layers.push_back(l);
+    for (const auto& sub : l->tracked_) self(self, sub.get());
+  };
+  visit(visit, this);
+  std::vector<Tensor> out;
+  for (const Layer* l : layers) out.insert(out.end(), l->added_losses_.begin(), l->added_losses_.end());
+  for (const Variable& v : trainable_weights())
+    if (v.regularizer()) out.push_back(v.regularizer()(v.value()));
+  return out;
 }
 
 Tensor Layer::operator()(const Tensor& x, bool training) {
@@ -139,12 +193,14 @@ std::vector<SymbolicTensor> Layer::call_symbolic(const std::vector<SymbolicTenso
 }
 
 Variable Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
-                           bool trainable, DType dtype) {
+                           bool trainable, DType dtype, const Regularizer& regularizer, const Constraint& constraint) {
   for (int64_t d : shape)
     KEEL_CHECK(d >= 0, ShapeError, "Layer \"", name_, "\": weight '", name, "' cannot have shape ",
                partial_shape_str(shape), " (every dimension must be known when the layer is built)");
   Variable v(name, initializer(shape, dtype), trainable);
   v.set_path(name_ + "/" + name);
+  if (regularizer) v.set_regularizer(regularizer);
+  if (constraint) v.set_constraint(constraint);
   own_weights_.push_back(v);
   return v;
 }
@@ -312,7 +368,27 @@ LayerHandle deserialize(const nlohmann::json& serialized) {
     for (const auto& [name, f] : registry()) known += (known.empty() ? "" : ", ") + name;
     throw ValueError("layers::deserialize: unknown layer class '" + cls + "'. Known layers: " + known);
   }
-  return it->second(serialized.at("config"));
+  const nlohmann::json& config = serialized.at("config");
+  LayerHandle layer = it->second(config);
+  if (config.is_object() && config.contains("activity_regularizer")) {
+    try {
+      layer->set_activity_regularizer(Regularizer::from_config(config.at("activity_regularizer")));
+    } catch (const ValueError& e) {
+      throw ValueError(detail::cat("Layer '", layer->name(), "' (", cls, "): `activity_regularizer`: ", e.what()));
+    }
+  }
+  // A regularizer or constraint the layer does not rebuild would train a different model without a word.
+  if (config.is_object()) {
+    const nlohmann::json rebuilt = layer->get_config();
+    for (const auto& [key, value] : config.items()) {
+      const bool penalty = key.ends_with("_regularizer") || key.ends_with("_constraint");
+      if (!penalty || value.is_null()) continue;
+      KEEL_CHECK(rebuilt.contains(key) && !rebuilt.at(key).is_null(), UnimplementedError, "Layer '", layer->name(),
+                 "' (", cls, "): `", key, "` = ", value.dump(),
+                 " is not supported by Keel for this layer yet; refusing to load it rather than ignore it");
+    }
+  }
+  return layer;
 }
 
 }  // namespace layers

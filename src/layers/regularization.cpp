@@ -83,4 +83,29 @@ KEEL_REGISTER_LAYER("Dropout", [](const nlohmann::json& c) -> LayerHandle {
       c);
 });
 
+// --- ActivityRegularization ---
+
+ActivityRegularizationImpl::ActivityRegularizationImpl(ActivityRegularizationOptions options)
+    : UnaryLayer("ActivityRegularization", options.name), options_(std::move(options)) {
+  set_activity_regularizer(regularizers::L1L2({.l1 = options_.l1, .l2 = options_.l2}));
+}
+
+nlohmann::json ActivityRegularizationImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c.erase("activity_regularizer");
+  c["l1"] = options_.l1;
+  c["l2"] = options_.l2;
+  return c;
+}
+
+ActivityRegularization::ActivityRegularization(ActivityRegularizationOptions options)
+    : LayerHolder(std::make_shared<ActivityRegularizationImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("ActivityRegularization", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(ActivityRegularization({.l1 = c.value("l1", 0.0),
+                                                          .l2 = c.value("l2", 0.0),
+                                                          .name = detail::name_from(c)}),
+                                  c);
+});
+
 }  // namespace keel::layers

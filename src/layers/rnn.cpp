@@ -84,7 +84,7 @@ nlohmann::json RNNImpl::get_config() const {
   c["stateful"] = loop_.stateful;
   c["unroll"] = loop_.unroll;
   c["zero_output_for_mask"] = false;
-  c["activity_regularizer"] = nullptr;
+  c["activity_regularizer"] = activity_regularizer().get_config();
   return c;
 }
 

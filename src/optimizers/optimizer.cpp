@@ -258,6 +258,9 @@ void Optimizer::apply_step(const std::vector<Tensor>& grads, const std::vector<V
     const auto freq = options_.ema_overwrite_frequency;
     if (freq && (iteration + 1) % *freq == 0) overwrite_with_averages(trainable_variables_);
   }
+  // Keras projects every variable it was given onto its constraint after the update.
+  for (const Variable& v : vars)
+    if (v.constraint()) v.assign(v.constraint()(v.value()));
   variables_.list[kIterationIndex].assign(scalar_tensor(static_cast<double>(iteration + 1), DType::i64));
 }
 

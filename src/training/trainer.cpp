@@ -156,6 +156,12 @@ Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& output
     Tensor weighted = out.loss_weight == 1.0 ? l : l * out.loss_weight;
     total = total.defined() ? total + weighted : weighted;
   }
+  // Keras's compute_loss: each added loss is summed to a scalar and added to the compiled ones.
+  for (const Tensor& extra : forward_losses()) {
+    Tensor s = ops::sum(extra);
+    if (total.defined() && s.dtype() != total.dtype()) s = ops::cast(s, total.dtype());
+    total = total.defined() ? total + s : s;
+  }
   return total;
 }
 

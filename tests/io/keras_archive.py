@@ -15,7 +15,7 @@ zipfile, json, h5py and NumPy only (Debian's /usr/bin/python3).
                                      metadata.json, config.json's structure (module/class_name/registered_name
                                      of the model, every layer, the optimizer), model.weights.h5's layout.
   keras_archive.py bad KIND FILE     writes a broken archive (no_config, bad_json, unknown_class,
-                                     regularizer, lambda, truncated, nested_lambda, loss_class, loss_key).
+                                     regularizer, custom_regularizer, lambda, truncated, nested_lambda, loss_class, loss_key).
   keras_archive.py write nested DIR  DIR/nested.keras: a Functional model 'outer' with a Sequential 'inner' used as
                                      a layer (Input 4 -> inner[Dense 8 relu, Dense 3 tanh] -> Dense 1 sigmoid);
                                      DIR/nested_x.npy and what NumPy predicts, DIR/nested_y.npy.
@@ -387,8 +387,15 @@ def bad(kind, path):
     elif kind == "unknown_class":
         layers[1] = dict(obj("my_package", "FancyDense", {"name": "fancy", "units": 1}, "my_package>FancyDense"))
         write_archive(path, seq_config(layers), weights)
-    elif kind == "regularizer":
+    elif kind == "regularizer":  # supported: it must load and penalise the kernel 0.01·(0, 1, ..., 31)
         layers[0]["config"]["kernel_regularizer"] = obj("keras.regularizers", "L2", {"l2": 0.01})
+        kernel = (np.arange(32, dtype=np.float32) * np.float32(0.01)).reshape(4, 8)
+        weights = h5_bytes({"": ("sequential", []), "layers/dense": ("dense", [kernel, np.zeros((8,), np.float32)]),
+                            "layers/dense_1": ("dense_1", [np.zeros((8, 1), np.float32),
+                                                           np.zeros((1,), np.float32)])})
+        write_archive(path, seq_config(layers), weights)
+    elif kind == "custom_regularizer":
+        layers[0]["config"]["kernel_regularizer"] = obj("my_package", "MyRegularizer", {}, "my_package>MyRegularizer")
         write_archive(path, seq_config(layers), weights)
     elif kind == "activation":
         layers[0]["config"]["activation"] = "my_swishy"

@@ -194,7 +194,10 @@ TEST_F(CallbacksCSVLogger, KilledRunLeavesCompleteRowsAndNoTemporaryFile) {
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
-    EXPECT_EQ(entries(), std::vector<std::string>{"log.csv"});
+    // On a loaded machine the child may not have reached the logger yet: then there is nothing at all.
+    const std::vector<std::string> left = entries();
+    if (left.empty()) continue;
+    EXPECT_EQ(left, std::vector<std::string>{"log.csv"});
     const std::string text = read(path("log.csv"));
     if (text.empty()) continue;  // killed before the first row
     EXPECT_EQ(text.rfind("epoch,loss,val_loss\r\n", 0), 0u) << text.substr(0, 100);

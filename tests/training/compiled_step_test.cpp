@@ -133,6 +133,24 @@ TEST(CompiledTrainStep, ConvnetWithDropoutMatchesEager) {
       class_data({10, 10, 1}, 3));
 }
 
+TEST(CompiledTrainStep, RegularizedModelMatchesEager) {
+  // Weight and activity penalties are part of the recorded loss; constraints run after each update.
+  expect_compiled_matches_eager(
+      [](bool eager) {
+        Sequential m({layers::Input({8}),
+                      layers::Dense(16, {.activation = "relu",
+                                         .kernel_regularizer = regularizers::L1L2({.l1 = 1e-3, .l2 = 1e-2}),
+                                         .activity_regularizer = regularizers::L2(1e-3),
+                                         .kernel_constraint = constraints::MaxNorm({.max_value = 0.5})}),
+                      layers::ActivityRegularization({.l1 = 1e-3}),
+                      layers::Dense(1, {.activation = "sigmoid", .bias_regularizer = "l2",
+                                        .kernel_constraint = constraints::NonNeg()})});
+        m.compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}, .run_eagerly = eager});
+        return m;
+      },
+      binary_data(8));
+}
+
 ModelFactory batch_norm_model(std::function<OptimizerArg()> optimizer) {
   return [optimizer](bool eager) {
     Sequential m({layers::Input({6}), layers::Dense(16, "relu"), layers::BatchNormalization(), layers::Dropout(0.3),

@@ -5,6 +5,7 @@
 //   w.assign(w.value() - 0.1 * grad);
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include "keel/core/tensor.h"
@@ -32,6 +33,15 @@ class Variable {
   /// Replaces the value; `v` must have the same shape (ShapeError naming the variable otherwise). It is
   /// converted to the variable's dtype and device and detached from any graph.
   void assign(const Tensor& v) const;
+  /// A function of the value: what Keras's `variable.regularizer` and `variable.constraint` hold. The
+  /// regularizer gives a scalar penalty that Layer::losses() adds to the training loss; the constraint is
+  /// applied by the optimizer after each update (`w <- constraint(w)`). Empty when unset. Layers set them
+  /// from keel::Regularizer and keel::Constraint values (keel/regularizers, keel/constraints).
+  using ValueFn = std::function<Tensor(const Tensor&)>;
+  const ValueFn& regularizer() const;
+  void set_regularizer(ValueFn regularizer) const;
+  const ValueFn& constraint() const;
+  void set_constraint(ValueFn constraint) const;
   /// True when both handles refer to the same variable.
   bool is_same(const Variable& other) const { return state_ == other.state_; }
 
@@ -40,6 +50,7 @@ class Variable {
     std::string name, path;
     Tensor value;
     bool trainable = true;
+    ValueFn regularizer, constraint;
   };
   std::shared_ptr<State> state_;
 };

@@ -2,6 +2,7 @@
 //   auto x = layers::Input({784});                       // a SymbolicTensor of shape (None, 784)
 //   auto h = layers::Dense(64, "relu")(x);
 //   layers::Dense(10, {.activation = "softmax", .use_bias = false});
+//   layers::Dense(64, {.activation = "relu", .kernel_regularizer = regularizers::L2(1e-4)});
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -56,6 +57,11 @@ struct DenseOptions {
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  Regularizer kernel_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint bias_constraint = {};
   std::string name = "";
 };
 

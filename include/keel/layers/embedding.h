@@ -10,8 +10,11 @@ namespace keel::layers {
 
 struct EmbeddingOptions {
   Initializer embeddings_initializer = "uniform";  // RandomUniform(-0.05, 0.05)
+  Regularizer embeddings_regularizer = {};
+  Constraint embeddings_constraint = {};
   /// true would emit the mask `ids != 0`; Keel has no masks yet, so it is an UnimplementedError.
   bool mask_zero = false;
+  Regularizer activity_regularizer = {};  // a keyword of Keras's base Layer
   std::string name = "";
 };
 

@@ -33,9 +33,11 @@
 #include <string>
 #include <vector>
 #include <nlohmann/json_fwd.hpp>
+#include "keel/constraints/constraints.h"
 #include "keel/core/tensor.h"
 #include "keel/core/variable.h"
 #include "keel/initializers/initializers.h"
+#include "keel/regularizers/regularizers.h"
 
 namespace keel {
 
@@ -128,8 +130,11 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<SymbolicTensor> call_symbolic(const std::vector<SymbolicTensor>& inputs);
 
   // --- weights (Keras order: own trainable, own non-trainable, then tracked sub-layers) ---
+  /// A regularizer adds its penalty on the value to losses() while the variable is trainable; a constraint
+  /// is applied by the optimizer after each update (both as Keras's add_weight).
   Variable add_weight(const std::string& name, const Shape& shape, const Initializer& initializer = "glorot_uniform",
-                      bool trainable = true, DType dtype = DType::f32);
+                      bool trainable = true, DType dtype = DType::f32, const Regularizer& regularizer = {},
+                      const Constraint& constraint = {});
   std::vector<Variable> weights() const;
   std::vector<Variable> trainable_weights() const;
   std::vector<Variable> non_trainable_weights() const;
@@ -157,6 +162,20 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
   const std::vector<InputSpec>& input_spec() const { return input_spec_; }
 
+  // --- losses (Keras's add_loss / losses) ---
+  /// Adds a scalar (or any tensor: its sum counts) to the training loss. Called from call(); the losses of
+  /// the previous call are forgotten when the outermost layer call of a thread starts (Keras's entry
+  /// layer), so a model's losses() are those of its last forward pass.
+  void add_loss(const Tensor& loss);
+  /// The add_loss() losses of the last call of this layer and of its sub-layers, then the penalty of each
+  /// regularized trainable weight on its current value, as Keras's `layer.losses`. The trainer adds their
+  /// sums to the loss it differentiates and logs.
+  std::vector<Tensor> losses() const;
+  /// Penalises each output of every call: regularizer(output) / batch size is added with add_loss (Keras's
+  /// activity_regularizer, which any layer accepts). Empty: none.
+  void set_activity_regularizer(Regularizer regularizer) { activity_regularizer_ = std::move(regularizer); }
+  const Regularizer& activity_regularizer() const { return activity_regularizer_; }
+
  protected:
   /// Set by build(): one entry per input.
   std::vector<InputSpec> input_spec_;
@@ -172,11 +191,15 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
  private:
   void check_inputs(const std::vector<Shape>& shapes) const;
+  /// Forgets the add_loss() losses of this layer and its sub-layers.
+  void clear_losses();
 
   std::string class_name_, name_;
   bool trainable_ = true;
   bool built_ = false;
   std::vector<Variable> own_weights_;
+  std::vector<Tensor> added_losses_;
+  Regularizer activity_regularizer_;
   std::vector<std::shared_ptr<Layer>> tracked_;
   std::vector<std::string> tracked_attributes_;
 };

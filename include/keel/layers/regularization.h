@@ -1,5 +1,7 @@
-// Dropout (keras.layers.Dropout): inverted dropout, active only when called with training=true.
+// Dropout (keras.layers.Dropout): inverted dropout, active only when called with training=true; and
+// ActivityRegularization, which passes its input through and adds an L1/L2 penalty on it to the losses.
 //   layers::Dropout(0.5);
+//   layers::ActivityRegularization({.l1 = 1e-3});
 //   layers::Dropout(0.2, {.noise_shape = Shape{kUnknownDim, 1, kUnknownDim}, .seed = 7});  // one mask per time step
 #pragma once
 #include <cstdint>
@@ -44,6 +46,31 @@ class DropoutImpl : public UnaryLayer {
 class Dropout : public LayerHolder<DropoutImpl> {
  public:
   explicit Dropout(double rate, DropoutOptions options = {});
+};
+
+// --- ActivityRegularization ---
+
+struct ActivityRegularizationOptions {
+  double l1 = 0.0, l2 = 0.0;
+  std::string name = "";
+};
+
+/// The identity, with activity regularizer L1L2(l1, l2): each call adds (l1·Σ|x| + l2·Σx²) / batch size.
+class ActivityRegularizationImpl : public UnaryLayer {
+ public:
+  explicit ActivityRegularizationImpl(ActivityRegularizationOptions options = {});
+  Tensor call(const Tensor& x, const CallContext&) override { return x; }
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  /// Keras writes l1 and l2 and leaves out the activity_regularizer they make.
+  nlohmann::json get_config() const override;
+
+ private:
+  ActivityRegularizationOptions options_;
+};
+
+class ActivityRegularization : public LayerHolder<ActivityRegularizationImpl> {
+ public:
+  explicit ActivityRegularization(ActivityRegularizationOptions options = {});
 };
 
 }  // namespace keel::layers

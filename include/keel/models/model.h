@@ -51,6 +51,7 @@ class ModelImpl : public Layer, public Trainer {
   std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training) override;
   std::vector<Variable> trainable_variables() const override { return trainable_weights(); }
   std::vector<Variable> all_variables() const override { return weights(); }
+  std::vector<Tensor> forward_losses() const override { return losses(); }
   std::vector<std::string> output_names() const override;
   /// Names every variable "<model>/<layer>/<var>" and tracks the layers for weights().
   void track_layers(const std::vector<LayerHandle>& layers);

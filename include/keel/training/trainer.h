@@ -229,6 +229,9 @@ class Trainer {
  protected:
   /// The network's forward pass on a batch.
   virtual std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training) = 0;
+  /// The losses the last forward pass added besides the compiled ones (Keras's model.losses: add_loss and
+  /// weight regularization penalties); their sums join the loss that is differentiated and logged.
+  virtual std::vector<Tensor> forward_losses() const = 0;
   /// Builds the network from the first batch's shapes when it has no input shape yet (lazy Sequential).
   virtual void build_from_data(const std::vector<Shape>& input_shapes) = 0;
   virtual std::vector<Variable> trainable_variables() const = 0;
