@@ -720,16 +720,20 @@ void refuse_if_hdf5_crashes(const FileContext& file, uint64_t bytes, const std::
       const struct rlimit limit = {used + kProbeMemory, used + kProbeMemory};
       ::setrlimit(RLIMIT_DATA, &limit);
     }
-    H5Eset_auto2(H5E_DEFAULT, on_probe_error, nullptr);
-    const hid_t id = open();
-    if (probe_out_of_memory) ::_exit(3);
-    if (id < 0) ::_exit(1);  // a plain failure: the parent reports it
+    // Nothing may leave this block: an exception unwinding out of it would run the rest of the parent's
+    // program a second time, in the child.
     try {
+      H5Eset_auto2(H5E_DEFAULT, on_probe_error, nullptr);
+      const hid_t id = open();
+      if (probe_out_of_memory) ::_exit(3);
+      if (id < 0) ::_exit(1);  // a plain failure: the parent reports it
       ProbeState state;
       GroupId root(H5Gopen2(id, "/", H5P_DEFAULT));
       if (root) probe_object(root.get(), 0, state);
     } catch (const std::bad_alloc&) {
       ::_exit(3);
+    } catch (...) {
+      ::_exit(4);
     }
     ::_exit(probe_out_of_memory ? 3 : 0);  // no HDF5 clean-up, no atexit handlers of the parent's
   }
@@ -755,6 +759,12 @@ void refuse_if_hdf5_crashes(const FileContext& file, uint64_t bytes, const std::
     throw ValueError("Invalid weights file: '" + file.display_path +
                      "' is damaged: its HDF5 metadata makes the HDF5 library crash (signal " +
                      std::to_string(WTERMSIG(status)) + " in a process that checked it), so it is not read");
+  // 0: the walk finished; 1: HDF5 could not open it (the caller reports HDF5's reason). Any other end is
+  // a failure of the check itself (a sanitizer's or fuzzer's exit code under a fuzzer), never a pass.
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)
+    throw ValueError("Invalid weights file: '" + file.display_path +
+                     "' is damaged: the process that checked its HDF5 metadata ended abnormally (exit status " +
+                     std::to_string(WEXITSTATUS(status)) + "), so it is not read");
 }
 
 }  // namespace
