@@ -1,10 +1,11 @@
-// Core layers: Input / InputLayer and Dense.
+// Core layers: Input / InputLayer, Dense, and Lambda (a layer from a C++ function).
 //   auto x = layers::Input({784});                       // a SymbolicTensor of shape (None, 784)
 //   auto h = layers::Dense(64, "relu")(x);
 //   layers::Dense(10, {.activation = "softmax", .use_bias = false});
 //   layers::Dense(64, {.activation = "relu", .kernel_regularizer = regularizers::L2(1e-4)});
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include "keel/layers/activations.h"
@@ -89,6 +90,41 @@ class Dense : public LayerHolder<DenseImpl> {
  public:
   Dense(int64_t units, DenseOptions options = {});
   Dense(int64_t units, ActivationFn activation);
+};
+
+// --- Lambda ---
+
+/// The output shape of a Lambda layer, without the batch dimension, or a function of the input shape
+/// (batch dimension included, kUnknownDim when unknown) as Keras's `output_shape` callable.
+using LambdaOutputShape = std::function<Shape(const Shape& input_shape)>;
+
+struct LambdaOptions {
+  /// Unset: found by calling the function once on zeros of the input's shape (an unknown batch size as 1),
+  /// as Keras traces the function symbolically.
+  std::optional<Shape> output_shape = std::nullopt;
+  LambdaOutputShape compute_output_shape = {};
+  std::string name = "";
+};
+
+/// keras.layers.Lambda for C++ functions: y = fn(x). The function runs on every call (eager, in fit and
+/// predict, differentiated through its ops); it has no weights. A model holding one cannot be saved as a
+/// config (`.keras`, `.h5`): get_config is a ValueError naming the layer; save_weights works.
+class LambdaImpl : public UnaryLayer {
+ public:
+  using Fn = std::function<Tensor(const Tensor&)>;
+  LambdaImpl(Fn fn, LambdaOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ private:
+  Fn fn_;
+  LambdaOptions options_;
+};
+
+class Lambda : public LayerHolder<LambdaImpl> {
+ public:
+  explicit Lambda(LambdaImpl::Fn fn, LambdaOptions options = {});
 };
 
 }  // namespace keel::layers
