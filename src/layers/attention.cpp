@@ -292,7 +292,7 @@ nlohmann::json MultiHeadAttentionImpl::get_config() const {
   c["bias_initializer"] = options_.bias_initializer.get_config();
   c["kernel_regularizer"] = nullptr;
   c["bias_regularizer"] = nullptr;
-  c["activity_regularizer"] = nullptr;
+  c["activity_regularizer"] = activity_regularizer().get_config();
   c["kernel_constraint"] = nullptr;
   c["bias_constraint"] = nullptr;
   c["seed"] = nullptr;

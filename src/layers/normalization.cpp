@@ -21,11 +21,12 @@ DType output_dtype(DType input) { return (input == DType::f16 || input == DType:
 
 Tensor value_as(const Variable& v, DType dtype) { return v.defined() ? ops::cast(v.value(), dtype) : Tensor(); }
 
-void add_regularizer_fields(nlohmann::json& c) {
-  c["beta_regularizer"] = nullptr;
-  c["gamma_regularizer"] = nullptr;
-  c["beta_constraint"] = nullptr;
-  c["gamma_constraint"] = nullptr;
+template <class Options>
+void add_regularizer_fields(nlohmann::json& c, const Options& o) {
+  c["beta_regularizer"] = o.beta_regularizer.get_config();
+  c["gamma_regularizer"] = o.gamma_regularizer.get_config();
+  c["beta_constraint"] = o.beta_constraint.get_config();
+  c["gamma_constraint"] = o.gamma_constraint.get_config();
 }
 
 }  // namespace
@@ -48,8 +49,12 @@ void BatchNormalizationImpl::build(const Shape& input_shape) {
   KEEL_CHECK(channels != kUnknownDim, ShapeError, "Layer \"", name(), "\" (BatchNormalization): axis ", options_.axis,
              " of the input shape ", partial_shape_str(input_shape), " must be known to build the layer");
   // Keras's creation order: gamma, beta, then the non-trainable moving statistics.
-  if (options_.scale) gamma_ = add_weight("gamma", {channels}, options_.gamma_initializer);
-  if (options_.center) beta_ = add_weight("beta", {channels}, options_.beta_initializer);
+  if (options_.scale)
+    gamma_ = add_weight("gamma", {channels}, options_.gamma_initializer, true, DType::f32, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  if (options_.center)
+    beta_ = add_weight("beta", {channels}, options_.beta_initializer, true, DType::f32, options_.beta_regularizer,
+                       options_.beta_constraint);
   moving_mean_ = add_weight("moving_mean", {channels}, options_.moving_mean_initializer, /*trainable=*/false);
   moving_variance_ =
       add_weight("moving_variance", {channels}, options_.moving_variance_initializer, /*trainable=*/false);
@@ -98,7 +103,7 @@ nlohmann::json BatchNormalizationImpl::get_config() const {
   c["gamma_initializer"] = options_.gamma_initializer.get_config();
   c["moving_mean_initializer"] = options_.moving_mean_initializer.get_config();
   c["moving_variance_initializer"] = options_.moving_variance_initializer.get_config();
-  add_regularizer_fields(c);
+  add_regularizer_fields(c, options_);
   c["synchronized"] = options_.synchronized;
   return c;
 }
@@ -118,6 +123,10 @@ KEEL_REGISTER_LAYER("BatchNormalization", [](const nlohmann::json& c) -> LayerHa
            .gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones"),
            .moving_mean_initializer = detail::initializer_from(c, "moving_mean_initializer", "zeros"),
            .moving_variance_initializer = detail::initializer_from(c, "moving_variance_initializer", "ones"),
+           .beta_regularizer = detail::regularizer_from(c, "beta_regularizer"),
+           .gamma_regularizer = detail::regularizer_from(c, "gamma_regularizer"),
+           .beta_constraint = detail::constraint_from(c, "beta_constraint"),
+           .gamma_constraint = detail::constraint_from(c, "gamma_constraint"),
            .synchronized = c.value("synchronized", false),
            .name = detail::name_from(c)}),
       c);
@@ -161,8 +170,12 @@ void LayerNormalizationImpl::build(const Shape& input_shape) {
     spec.axes[user_axis] = size;
     min_ndim = std::max(min_ndim, user_axis < 0 ? -user_axis : user_axis + 1);
   }
-  if (options_.scale) gamma_ = add_weight("gamma", param_shape, options_.gamma_initializer);
-  if (options_.center) beta_ = add_weight("beta", param_shape, options_.beta_initializer);
+  if (options_.scale)
+    gamma_ = add_weight("gamma", param_shape, options_.gamma_initializer, true, DType::f32, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  if (options_.center)
+    beta_ = add_weight("beta", param_shape, options_.beta_initializer, true, DType::f32, options_.beta_regularizer,
+                       options_.beta_constraint);
   spec.min_ndim = min_ndim;
   input_spec_ = {spec};
   UnaryLayer::build(input_shape);
@@ -213,7 +226,7 @@ nlohmann::json LayerNormalizationImpl::get_config() const {
   c["rms_scaling"] = false;
   c["beta_initializer"] = options_.beta_initializer.get_config();
   c["gamma_initializer"] = options_.gamma_initializer.get_config();
-  add_regularizer_fields(c);
+  add_regularizer_fields(c, options_);
   return c;
 }
 
@@ -233,6 +246,10 @@ KEEL_REGISTER_LAYER("LayerNormalization", [](const nlohmann::json& c) -> LayerHa
                           .scale = c.value("scale", true),
                           .beta_initializer = detail::initializer_from(c, "beta_initializer", "zeros"),
                           .gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones"),
+                          .beta_regularizer = detail::regularizer_from(c, "beta_regularizer"),
+                          .gamma_regularizer = detail::regularizer_from(c, "gamma_regularizer"),
+                          .beta_constraint = detail::constraint_from(c, "beta_constraint"),
+                          .gamma_constraint = detail::constraint_from(c, "gamma_constraint"),
                           .name = detail::name_from(c)}),
       c);
 });

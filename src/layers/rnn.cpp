@@ -98,10 +98,18 @@ SimpleRNNImpl::SimpleRNNImpl(int64_t units, SimpleRNNOptions o)
                                                                        .kernel_initializer = o.kernel_initializer,
                                                                        .recurrent_initializer = o.recurrent_initializer,
                                                                        .bias_initializer = o.bias_initializer,
+                                                                       .kernel_regularizer = o.kernel_regularizer,
+                                                                       .recurrent_regularizer = o.recurrent_regularizer,
+                                                                       .bias_regularizer = o.bias_regularizer,
+                                                                       .kernel_constraint = o.kernel_constraint,
+                                                                       .recurrent_constraint = o.recurrent_constraint,
+                                                                       .bias_constraint = o.bias_constraint,
                                                                        .dropout = o.dropout,
                                                                        .recurrent_dropout = o.recurrent_dropout,
                                                                        .name = "simple_rnn_cell"}),
-              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {}
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
+  set_activity_regularizer(o.activity_regularizer);
+}
 
 LSTMImpl::LSTMImpl(int64_t units, LSTMOptions o)
     : RNNImpl("LSTM",
@@ -112,10 +120,18 @@ LSTMImpl::LSTMImpl(int64_t units, LSTMOptions o)
                                                                     .recurrent_initializer = o.recurrent_initializer,
                                                                     .bias_initializer = o.bias_initializer,
                                                                     .unit_forget_bias = o.unit_forget_bias,
+                                                                    .kernel_regularizer = o.kernel_regularizer,
+                                                                    .recurrent_regularizer = o.recurrent_regularizer,
+                                                                    .bias_regularizer = o.bias_regularizer,
+                                                                    .kernel_constraint = o.kernel_constraint,
+                                                                    .recurrent_constraint = o.recurrent_constraint,
+                                                                    .bias_constraint = o.bias_constraint,
                                                                     .dropout = o.dropout,
                                                                     .recurrent_dropout = o.recurrent_dropout,
                                                                     .name = "lstm_cell"}),
-              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {}
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
+  set_activity_regularizer(o.activity_regularizer);
+}
 
 GRUImpl::GRUImpl(int64_t units, GRUOptions o)
     : RNNImpl("GRU",
@@ -125,11 +141,19 @@ GRUImpl::GRUImpl(int64_t units, GRUOptions o)
                                                                   .kernel_initializer = o.kernel_initializer,
                                                                   .recurrent_initializer = o.recurrent_initializer,
                                                                   .bias_initializer = o.bias_initializer,
+                                                                  .kernel_regularizer = o.kernel_regularizer,
+                                                                  .recurrent_regularizer = o.recurrent_regularizer,
+                                                                  .bias_regularizer = o.bias_regularizer,
+                                                                  .kernel_constraint = o.kernel_constraint,
+                                                                  .recurrent_constraint = o.recurrent_constraint,
+                                                                  .bias_constraint = o.bias_constraint,
                                                                   .dropout = o.dropout,
                                                                   .recurrent_dropout = o.recurrent_dropout,
                                                                   .reset_after = o.reset_after,
                                                                   .name = "gru_cell"}),
-              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {}
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
+  set_activity_regularizer(o.activity_regularizer);
+}
 
 SimpleRNN::SimpleRNN(int64_t units, SimpleRNNOptions options)
     : LayerHolder(std::make_shared<SimpleRNNImpl>(units, std::move(options))) {}
@@ -147,6 +171,12 @@ KEEL_REGISTER_LAYER("SimpleRNN", [](const nlohmann::json& c) -> LayerHandle {
                            .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                            .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                            .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                           .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                           .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
+                           .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                           .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                           .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
+                           .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                            .dropout = c.value("dropout", 0.0),
                            .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                            .return_sequences = c.value("return_sequences", false),
@@ -168,6 +198,12 @@ KEEL_REGISTER_LAYER("LSTM", [](const nlohmann::json& c) -> LayerHandle {
                        .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                        .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
                        .unit_forget_bias = c.value("unit_forget_bias", true),
+                       .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                       .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
+                       .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                       .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                       .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
+                       .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                        .dropout = c.value("dropout", 0.0),
                        .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                        .return_sequences = c.value("return_sequences", false),
@@ -188,6 +224,12 @@ KEEL_REGISTER_LAYER("GRU", [](const nlohmann::json& c) -> LayerHandle {
                      .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                      .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                      .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                     .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                     .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
+                     .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                     .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                     .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
+                     .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                      .dropout = c.value("dropout", 0.0),
                      .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                      .return_sequences = c.value("return_sequences", false),

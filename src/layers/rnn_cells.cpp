@@ -46,8 +46,9 @@ Tensor bias_row(const Tensor& bias, int64_t row) {
 // --- RNNCellImpl ---
 
 RNNCellImpl::RNNCellImpl(std::string class_name, int64_t units, size_t state_count, double dropout,
-                         double recurrent_dropout, std::string name)
+                         double recurrent_dropout, RecurrentPenalties penalties, std::string name)
     : Layer(std::move(class_name), std::move(name)),
+      penalties_(std::move(penalties)),
       units_(units),
       state_count_(state_count),
       dropout_(clamp_rate(dropout)),
@@ -84,27 +85,37 @@ nlohmann::json RNNCellImpl::cell_config() const {
   c["dropout"] = dropout_;
   c["recurrent_dropout"] = recurrent_dropout_;
   c["seed"] = nullptr;
-  c["kernel_regularizer"] = nullptr;
-  c["recurrent_regularizer"] = nullptr;
-  c["bias_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
-  c["recurrent_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["kernel_regularizer"] = penalties_.kernel_regularizer.get_config();
+  c["recurrent_regularizer"] = penalties_.recurrent_regularizer.get_config();
+  c["bias_regularizer"] = penalties_.bias_regularizer.get_config();
+  c["kernel_constraint"] = penalties_.kernel_constraint.get_config();
+  c["recurrent_constraint"] = penalties_.recurrent_constraint.get_config();
+  c["bias_constraint"] = penalties_.bias_constraint.get_config();
   return c;
+}
+
+Variable RNNCellImpl::add_cell_weight(const std::string& name, const Shape& shape, const Initializer& initializer) {
+  const bool kernel = name == "kernel", recurrent = name == "recurrent_kernel";
+  const Regularizer& r = kernel ? penalties_.kernel_regularizer
+                                : (recurrent ? penalties_.recurrent_regularizer : penalties_.bias_regularizer);
+  const Constraint& c = kernel ? penalties_.kernel_constraint
+                               : (recurrent ? penalties_.recurrent_constraint : penalties_.bias_constraint);
+  return add_weight(name, shape, initializer, true, DType::f32, r, c);
 }
 
 // --- SimpleRNNCell ---
 
 SimpleRNNCellImpl::SimpleRNNCellImpl(int64_t units, SimpleRNNCellOptions options)
-    : RNNCellImpl("SimpleRNNCell", units, 1, options.dropout, options.recurrent_dropout, options.name),
+    : RNNCellImpl("SimpleRNNCell", units, 1, options.dropout, options.recurrent_dropout, RecurrentPenalties::of(options),
+                  options.name),
       options_(std::move(options)) {
   check_cell_args("SimpleRNNCell", units, options_.recurrent_dropout);
 }
 
 void SimpleRNNCellImpl::build_cell(int64_t input_dim) {
-  kernel_ = add_weight("kernel", {input_dim, units()}, options_.kernel_initializer);
-  recurrent_kernel_ = add_weight("recurrent_kernel", {units(), units()}, options_.recurrent_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {units()}, options_.bias_initializer);
+  kernel_ = add_cell_weight("kernel", {input_dim, units()}, options_.kernel_initializer);
+  recurrent_kernel_ = add_cell_weight("recurrent_kernel", {units(), units()}, options_.recurrent_initializer);
+  if (options_.use_bias) bias_ = add_cell_weight("bias", {units()}, options_.bias_initializer);
 }
 
 Tensor SimpleRNNCellImpl::project_inputs(const Tensor& x) const {
@@ -128,17 +139,18 @@ nlohmann::json SimpleRNNCellImpl::get_config() const {
 // --- LSTMCell ---
 
 LSTMCellImpl::LSTMCellImpl(int64_t units, LSTMCellOptions options)
-    : RNNCellImpl("LSTMCell", units, 2, options.dropout, options.recurrent_dropout, options.name),
+    : RNNCellImpl("LSTMCell", units, 2, options.dropout, options.recurrent_dropout, RecurrentPenalties::of(options),
+                  options.name),
       options_(std::move(options)) {
   check_cell_args("LSTMCell", units, options_.recurrent_dropout);
 }
 
 void LSTMCellImpl::build_cell(int64_t input_dim) {
   const int64_t u = units();
-  kernel_ = add_weight("kernel", {input_dim, 4 * u}, options_.kernel_initializer);
-  recurrent_kernel_ = add_weight("recurrent_kernel", {u, 4 * u}, options_.recurrent_initializer);
+  kernel_ = add_cell_weight("kernel", {input_dim, 4 * u}, options_.kernel_initializer);
+  recurrent_kernel_ = add_cell_weight("recurrent_kernel", {u, 4 * u}, options_.recurrent_initializer);
   if (options_.use_bias)
-    bias_ = add_weight("bias", {4 * u},
+    bias_ = add_cell_weight("bias", {4 * u},
                        options_.unit_forget_bias ? unit_forget_bias_initializer(options_.bias_initializer, u)
                                                  : options_.bias_initializer);
 }
@@ -174,17 +186,18 @@ nlohmann::json LSTMCellImpl::get_config() const {
 // --- GRUCell ---
 
 GRUCellImpl::GRUCellImpl(int64_t units, GRUCellOptions options)
-    : RNNCellImpl("GRUCell", units, 1, options.dropout, options.recurrent_dropout, options.name),
+    : RNNCellImpl("GRUCell", units, 1, options.dropout, options.recurrent_dropout, RecurrentPenalties::of(options),
+                  options.name),
       options_(std::move(options)) {
   check_cell_args("GRUCell", units, options_.recurrent_dropout);
 }
 
 void GRUCellImpl::build_cell(int64_t input_dim) {
   const int64_t u = units();
-  kernel_ = add_weight("kernel", {input_dim, 3 * u}, options_.kernel_initializer);
-  recurrent_kernel_ = add_weight("recurrent_kernel", {u, 3 * u}, options_.recurrent_initializer);
+  kernel_ = add_cell_weight("kernel", {input_dim, 3 * u}, options_.kernel_initializer);
+  recurrent_kernel_ = add_cell_weight("recurrent_kernel", {u, 3 * u}, options_.recurrent_initializer);
   if (options_.use_bias)
-    bias_ = add_weight("bias", options_.reset_after ? Shape{2, 3 * u} : Shape{3 * u}, options_.bias_initializer);
+    bias_ = add_cell_weight("bias", options_.reset_after ? Shape{2, 3 * u} : Shape{3 * u}, options_.bias_initializer);
 }
 
 Tensor GRUCellImpl::project_inputs(const Tensor& x) const {
@@ -245,6 +258,12 @@ KEEL_REGISTER_LAYER("SimpleRNNCell", [](const nlohmann::json& c) -> LayerHandle 
                         .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                         .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                         .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                        .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                        .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
+                        .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                        .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                        .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
+                        .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                         .dropout = c.value("dropout", 0.0),
                         .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                         .name = detail::name_from(c)}),
@@ -262,6 +281,12 @@ KEEL_REGISTER_LAYER("LSTMCell", [](const nlohmann::json& c) -> LayerHandle {
                           .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                           .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
                           .unit_forget_bias = c.value("unit_forget_bias", true),
+                          .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                          .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
+                          .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                          .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                          .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
+                          .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                           .dropout = c.value("dropout", 0.0),
                           .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                           .name = detail::name_from(c)}),
@@ -278,6 +303,12 @@ KEEL_REGISTER_LAYER("GRUCell", [](const nlohmann::json& c) -> LayerHandle {
                          .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                          .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                          .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                         .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                         .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
+                         .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                         .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                         .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
+                         .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                          .dropout = c.value("dropout", 0.0),
                          .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                          .reset_after = c.value("reset_after", true),

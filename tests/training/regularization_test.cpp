@@ -229,16 +229,16 @@ TEST(RegularizerConfigs, UnsupportedPenaltiesAreRefusedNotIgnored) {
   // Loading them silently would train a different model.
   testing::expect_error<UnimplementedError>(
       [] {
-        layers::deserialize(nlohmann::json::parse(R"({"class_name": "LSTM", "config": {"name": "lstm", "units": 3,
-            "recurrent_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}})"));
+        layers::deserialize(nlohmann::json::parse(R"({"class_name": "MultiHeadAttention", "config": {"name": "mha",
+            "num_heads": 2, "key_dim": 4, "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}})"));
       },
-      "Layer 'lstm' (LSTM)", "`recurrent_regularizer`", "not supported");
+      "Layer 'mha' (MultiHeadAttention)", "`kernel_regularizer`", "not supported");
   testing::expect_error<UnimplementedError>(
       [] {
-        layers::deserialize(nlohmann::json::parse(R"({"class_name": "BatchNormalization", "config": {"name": "bn",
-            "gamma_constraint": {"class_name": "NonNeg", "config": {}}}})"));
+        layers::deserialize(nlohmann::json::parse(R"({"class_name": "Flatten", "config": {"name": "f",
+            "kernel_constraint": {"class_name": "NonNeg", "config": {}}}})"));
       },
-      "Layer 'bn' (BatchNormalization)", "`gamma_constraint`");
+      "Layer 'f' (Flatten)", "`kernel_constraint`");
   // A regularizer Keel does not know names the layer and the key.
   testing::expect_error<ValueError>(
       [] {
@@ -252,6 +252,59 @@ TEST(RegularizerConfigs, UnsupportedPenaltiesAreRefusedNotIgnored) {
             "activity_regularizer": "l3"}})"));
       },
       "Layer 'f' (Flatten)", "`activity_regularizer`", "'l3'");
+}
+
+double l2_of(const Tensor& w, double factor) { return factor * value_of(ops::sum(ops::square(w))); }
+
+TEST(RecurrentAndNormalizationPenalties, EachWeightHasItsOwn) {
+  layers::LSTM lstm(3, {.kernel_regularizer = regularizers::L2(0.1),
+                        .recurrent_regularizer = regularizers::L2(0.2),
+                        .bias_regularizer = regularizers::L2(0.3),
+                        .activity_regularizer = regularizers::L2(0.4),
+                        .recurrent_constraint = constraints::MaxNorm({.max_value = 0.5})});
+  const Tensor seq = random::normal({2, 5, 4}, 0.0, 1.0, DType::f32, 9);
+  const Tensor h = lstm(seq);
+  const std::vector<Variable> w = lstm->weights();  // kernel, recurrent_kernel, bias
+  ASSERT_EQ(w.size(), 3u);
+  const std::vector<Tensor> losses = lstm->losses();
+  ASSERT_EQ(losses.size(), 4u);  // the activity penalty (added by the call), then the weights' in order
+  EXPECT_NEAR(value_of(losses[0]), 0.4 * value_of(ops::sum(ops::square(h))) / 2, 1e-6);
+  EXPECT_NEAR(value_of(losses[1]), l2_of(w[0].value(), 0.1), 1e-6);
+  EXPECT_NEAR(value_of(losses[2]), l2_of(w[1].value(), 0.2), 1e-6);
+  EXPECT_NEAR(value_of(losses[3]), l2_of(w[2].value(), 0.3), 1e-6);
+  EXPECT_TRUE(w[1].constraint());
+  EXPECT_FALSE(w[0].constraint());
+  const nlohmann::json config = lstm->get_config();
+  EXPECT_EQ(config.at("recurrent_regularizer").at("config"), nlohmann::json::parse(R"({"l2": 0.2})"));
+  EXPECT_EQ(config.at("activity_regularizer").at("config"), nlohmann::json::parse(R"({"l2": 0.4})"));
+  EXPECT_EQ(config.at("recurrent_constraint").at("class_name"), "MaxNorm");
+  EXPECT_EQ(layers::deserialize(layers::serialize(lstm))->get_config(), config);
+
+  layers::BatchNormalization bn({.beta_regularizer = regularizers::L1(0.5), .gamma_regularizer = "l2",
+                                 .beta_constraint = constraints::NonNeg()});
+  bn(ones({4, 3}));
+  const std::vector<Tensor> bn_losses = bn->losses();
+  ASSERT_EQ(bn_losses.size(), 2u);                   // gamma (ones): 0.01 · 3; beta (zeros): 0
+  EXPECT_NEAR(value_of(bn_losses[0]), 0.03, 1e-7);
+  EXPECT_NEAR(value_of(bn_losses[1]), 0.0, 1e-7);
+  EXPECT_EQ(layers::deserialize(layers::serialize(bn))->get_config(), bn->get_config());
+  layers::LayerNormalization ln({.gamma_regularizer = regularizers::L1(0.25)});
+  ln(ones({2, 4}));
+  EXPECT_NEAR(total(ln->losses()), 0.25 * 4, 1e-6);
+  EXPECT_EQ(layers::deserialize(layers::serialize(ln))->get_config(), ln->get_config());
+}
+
+TEST(RecurrentAndNormalizationPenalties, RecurrentConstraintHoldsAfterTraining) {
+  Sequential model({layers::Input({5, 4}),
+                    layers::GRU(3, {.recurrent_regularizer = regularizers::L2(1e-3),
+                                    .recurrent_constraint = constraints::MaxNorm({.max_value = 0.2})}),
+                    layers::Dense(1)});
+  model.compile({.optimizer = optimizers::SGD({.learning_rate = 0.5}), .loss = "mse"});
+  model.fit(random::normal({16, 5, 4}, 0.0, 1.0, DType::f32, 2), random::normal({16, 1}, 0.0, 2.0, DType::f32, 3),
+            {.batch_size = 8, .epochs = 2, .verbose = 0});
+  const Tensor recurrent = model.get_weights()[1];
+  for (double n : ops::sqrt(ops::sum(ops::square(recurrent), {0})).astype(DType::f64).to_vector<double>())
+    EXPECT_LE(n, 0.2 + 1e-6);
 }
 
 TEST(ActivityRegularizationLayer, PenaltyConfigAndRoundTrip) {

@@ -24,6 +24,10 @@ struct BatchNormalizationOptions {
   Initializer gamma_initializer = "ones";
   Initializer moving_mean_initializer = "zeros";
   Initializer moving_variance_initializer = "ones";
+  Regularizer beta_regularizer = {};
+  Regularizer gamma_regularizer = {};
+  Constraint beta_constraint = {};
+  Constraint gamma_constraint = {};
   /// Keras (TensorFlow) all-reduces the batch statistics across replicas; Keel trains on one replica,
   /// where the local batch is the global batch, so this changes nothing yet.
   bool synchronized = false;
@@ -77,6 +81,10 @@ struct LayerNormalizationOptions {
   bool scale = true;
   Initializer beta_initializer = "zeros";
   Initializer gamma_initializer = "ones";
+  Regularizer beta_regularizer = {};
+  Regularizer gamma_regularizer = {};
+  Constraint beta_constraint = {};
+  Constraint gamma_constraint = {};
   std::string name = "";
 };
 

@@ -21,12 +21,23 @@ namespace keel::layers {
 
 // --- cells ---
 
+/// The weight penalties of a cell, from its options: on kernel, recurrent_kernel and bias.
+struct RecurrentPenalties {
+  Regularizer kernel_regularizer, recurrent_regularizer, bias_regularizer;
+  Constraint kernel_constraint, recurrent_constraint, bias_constraint;
+  template <class Options>
+  static RecurrentPenalties of(const Options& o) {
+    return {o.kernel_regularizer, o.recurrent_regularizer, o.bias_regularizer,
+            o.kernel_constraint,  o.recurrent_constraint,  o.bias_constraint};
+  }
+};
+
 /// Base of the recurrent cells: one time step. As a layer a cell takes {x_t (B, F), states... (B, u)} and
 /// returns the new states; the step's output is the first of them (h).
 class RNNCellImpl : public Layer {
  public:
   RNNCellImpl(std::string class_name, int64_t units, size_t state_count, double dropout, double recurrent_dropout,
-              std::string name);
+              RecurrentPenalties penalties, std::string name);
 
   int64_t units() const { return units_; }
   size_t state_count() const { return state_count_; }
@@ -45,10 +56,13 @@ class RNNCellImpl : public Layer {
  protected:
   /// Creates kernel, recurrent_kernel and bias for `input_dim` features.
   virtual void build_cell(int64_t input_dim) = 0;
-  /// The config keys every cell shares (units, dropout, recurrent_dropout, seed).
+  /// The config keys every cell shares (units, dropout, recurrent_dropout, seed, the penalties).
   nlohmann::json cell_config() const;
+  /// add_weight for "kernel", "recurrent_kernel" or "bias", with that weight's regularizer and constraint.
+  Variable add_cell_weight(const std::string& name, const Shape& shape, const Initializer& initializer);
 
  private:
+  RecurrentPenalties penalties_;
   int64_t units_;
   size_t state_count_;
   double dropout_, recurrent_dropout_;
@@ -60,6 +74,12 @@ struct SimpleRNNCellOptions {
   Initializer kernel_initializer = "glorot_uniform";
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
+  Regularizer kernel_regularizer = {};
+  Regularizer recurrent_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint recurrent_constraint = {};
+  Constraint bias_constraint = {};
   double dropout = 0.0;
   double recurrent_dropout = 0.0;  // only 0: anything else is an UnimplementedError
   std::string name = "";
@@ -94,6 +114,12 @@ struct LSTMCellOptions {
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
   bool unit_forget_bias = true;  // the forget gate's bias starts at 1 whatever bias_initializer is
+  Regularizer kernel_regularizer = {};
+  Regularizer recurrent_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint recurrent_constraint = {};
+  Constraint bias_constraint = {};
   double dropout = 0.0;
   double recurrent_dropout = 0.0;  // only 0
   std::string name = "";
@@ -127,6 +153,12 @@ struct GRUCellOptions {
   Initializer kernel_initializer = "glorot_uniform";
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
+  Regularizer kernel_regularizer = {};
+  Regularizer recurrent_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint recurrent_constraint = {};
+  Constraint bias_constraint = {};
   double dropout = 0.0;
   double recurrent_dropout = 0.0;  // only 0
   bool reset_after = true;         // bias (2, 3u) and the reset gate applied after the recurrent matmul
@@ -208,6 +240,13 @@ struct SimpleRNNOptions {
   Initializer kernel_initializer = "glorot_uniform";
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
+  Regularizer kernel_regularizer = {};
+  Regularizer recurrent_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint recurrent_constraint = {};
+  Constraint bias_constraint = {};
   double dropout = 0.0;
   double recurrent_dropout = 0.0;  // only 0
   bool return_sequences = false;
@@ -226,6 +265,13 @@ struct LSTMOptions {
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
   bool unit_forget_bias = true;
+  Regularizer kernel_regularizer = {};
+  Regularizer recurrent_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint recurrent_constraint = {};
+  Constraint bias_constraint = {};
   double dropout = 0.0;
   double recurrent_dropout = 0.0;  // only 0
   bool return_sequences = false;
@@ -243,6 +289,13 @@ struct GRUOptions {
   Initializer kernel_initializer = "glorot_uniform";
   Initializer recurrent_initializer = "orthogonal";
   Initializer bias_initializer = "zeros";
+  Regularizer kernel_regularizer = {};
+  Regularizer recurrent_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint recurrent_constraint = {};
+  Constraint bias_constraint = {};
   double dropout = 0.0;
   double recurrent_dropout = 0.0;  // only 0
   bool return_sequences = false;
