@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keel/ops/elementwise.h"
 #include "keel/ops/nn.h"
 #include "layers/config_util.h"
 
@@ -90,7 +91,9 @@ void DenseImpl::build(const Shape& input_shape) {
 }
 
 Tensor DenseImpl::call(const Tensor& x, const CallContext&) {
-  Tensor y = ops::dense(x, kernel_.value(), options_.use_bias ? bias_.value() : Tensor());
+  // Integer and boolean inputs compute in the kernel's dtype, as Keras's matmul promotes them.
+  const Tensor in = is_floating(x.dtype()) ? x : ops::cast(x, kernel_.dtype());
+  Tensor y = ops::dense(in, kernel_.value(), options_.use_bias ? bias_.value() : Tensor());
   return options_.activation(y);
 }
 

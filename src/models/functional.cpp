@@ -6,6 +6,7 @@
 
 #include "keel/core/naming.h"
 #include "keel/models/model.h"
+#include "keel/ops/elementwise.h"
 
 namespace keel {
 
@@ -69,7 +70,10 @@ std::vector<LayerHandle> FunctionalImpl::layers() const {
 
 std::vector<Tensor> FunctionalImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
   std::map<std::pair<Node*, int>, Tensor> values;
-  for (size_t i = 0; i < inputs_.size(); ++i) values[{inputs_[i].node.get(), 0}] = inputs[i];
+  // Keras converts each input to its Input's dtype first (integer or boolean arrays into a float32 model).
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    values[{inputs_[i].node.get(), 0}] =
+        inputs[i].dtype() == inputs_[i].dtype ? inputs[i] : ops::cast(inputs[i], inputs_[i].dtype);
   for (const auto& node : nodes_) {
     if (std::dynamic_pointer_cast<InputLayerImpl>(node->layer)) continue;
     std::vector<Tensor> args;

@@ -77,6 +77,14 @@ std::map<std::string, double> Model::train_on_batch(const Tensor& x, const Tenso
 std::map<std::string, double> Model::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& w) const {
   return get()->test_on_batch(x, y, w);
 }
+std::map<std::string, double> Model::train_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                                    const Tensor& w) const {
+  return get()->train_on_batch(x, y, w);
+}
+std::map<std::string, double> Model::test_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                                   const Tensor& w) const {
+  return get()->test_on_batch(x, y, w);
+}
 Tensor Model::predict_on_batch(const Tensor& x) const { return get()->predict_on_batch(x); }
 
 }  // namespace keel

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/models/model.h"
+#include "keel/ops/elementwise.h"
 
 namespace keel {
 
@@ -84,6 +85,8 @@ void SequentialImpl::trace() {
 
 std::vector<Tensor> SequentialImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
   Tensor x = inputs.at(0);
+  // Keras converts the input to its Input's dtype first (integer or boolean arrays into a float32 model).
+  if (input_layer_ && x.defined() && x.dtype() != input_layer_->dtype()) x = ops::cast(x, input_layer_->dtype());
   for (const auto& l : layers_) x = (*l)(x, ctx.training);
   return {x};
 }

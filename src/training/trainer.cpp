@@ -660,21 +660,31 @@ Tensor Trainer::predict(const data::Dataset& dataset, PredictOptions options) {
 
 std::map<std::string, double> Trainer::train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
                                                       bool reset) {
-  require_compiled("train_on_batch");
-  if (reset) reset_metrics();
-  ArrayData arrays({x}, {y}, sample_weight);
-  KEEL_CHECK(arrays.size() > 0, ValueError, "train_on_batch: the batch is empty (x has shape ", shape_str(x.shape()),
-             ")");
-  return train_step(arrays.all());
+  return train_on_batch(std::vector<Tensor>{x}, std::vector<Tensor>{y}, sample_weight, reset);
 }
 
 std::map<std::string, double> Trainer::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
                                                      bool reset) {
+  return test_on_batch(std::vector<Tensor>{x}, std::vector<Tensor>{y}, sample_weight, reset);
+}
+
+std::map<std::string, double> Trainer::train_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                                      const Tensor& sample_weight, bool reset) {
+  require_compiled("train_on_batch");
+  if (reset) reset_metrics();
+  ArrayData arrays(x, y, sample_weight);
+  KEEL_CHECK(arrays.size() > 0, ValueError, "train_on_batch: the batch is empty (x has shape ",
+             x.empty() ? std::string("()") : shape_str(x[0].shape()), ")");
+  return train_step(arrays.all());
+}
+
+std::map<std::string, double> Trainer::test_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                                     const Tensor& sample_weight, bool reset) {
   require_compiled("test_on_batch");
   if (reset) reset_metrics();
-  ArrayData arrays({x}, {y}, sample_weight);
-  KEEL_CHECK(arrays.size() > 0, ValueError, "test_on_batch: the batch is empty (x has shape ", shape_str(x.shape()),
-             ")");
+  ArrayData arrays(x, y, sample_weight);
+  KEEL_CHECK(arrays.size() > 0, ValueError, "test_on_batch: the batch is empty (x has shape ",
+             x.empty() ? std::string("()") : shape_str(x[0].shape()), ")");
   return test_step(arrays.all());
 }
 

@@ -147,6 +147,11 @@ class Model : public LayerHolder<ModelImpl> {
                                                const Tensor& sample_weight = Tensor()) const;
   std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y,
                                               const Tensor& sample_weight = Tensor()) const;
+  /// One tensor per input and per output (multi-input / multi-output models), as fit takes them.
+  std::map<std::string, double> train_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                               const Tensor& sample_weight = Tensor()) const;
+  std::map<std::string, double> test_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                              const Tensor& sample_weight = Tensor()) const;
   Tensor predict_on_batch(const Tensor& x) const;
   void summary(std::ostream& os = std::cout, SummaryOptions options = {}) const { get()->summary(os, options); }
   std::vector<Tensor> get_weights() const { return get()->get_weights(); }

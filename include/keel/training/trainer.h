@@ -149,6 +149,11 @@ class Trainer {
                                                bool reset_metrics = true);
   std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight = Tensor(),
                                               bool reset_metrics = true);
+  /// Models with several inputs or outputs: one tensor per input and per output, as fit takes them.
+  std::map<std::string, double> train_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                               const Tensor& sample_weight = Tensor(), bool reset_metrics = true);
+  std::map<std::string, double> test_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                              const Tensor& sample_weight = Tensor(), bool reset_metrics = true);
   Tensor predict_on_batch(const Tensor& x);
 
   // --- what callbacks use ---
