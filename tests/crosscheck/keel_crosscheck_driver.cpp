@@ -24,6 +24,8 @@ using nlohmann::json;
 struct LayerSpec {
   int64_t units;
   std::string activation;
+  json kernel_regularizer = nullptr;  // Keras's serialised form, or null
+  json bias_regularizer = nullptr;
 };
 
 struct Case {
@@ -103,8 +105,14 @@ json run_case(const Case& c) {
   std::vector<keel::SequentialEntry> entries = {keel::layers::Input({kInputDim})};
   json layers_json = json::array();
   for (const LayerSpec& l : c.layers) {
-    entries.push_back(keel::layers::Dense(l.units, l.activation.c_str()));
-    layers_json.push_back({{"units", l.units}, {"activation", l.activation}});
+    entries.push_back(keel::layers::Dense(
+        l.units, {.activation = l.activation.c_str(),
+                  .kernel_regularizer = keel::Regularizer::from_config(l.kernel_regularizer),
+                  .bias_regularizer = keel::Regularizer::from_config(l.bias_regularizer)}));
+    layers_json.push_back({{"units", l.units},
+                           {"activation", l.activation},
+                           {"kernel_regularizer", l.kernel_regularizer},
+                           {"bias_regularizer", l.bias_regularizer}});
   }
   keel::Sequential model(entries);
   const std::vector<Tensor> start = initial_weights(c.layers);
@@ -136,11 +144,17 @@ json rmsprop(double lr, double momentum, double epsilon, bool centered) {
        {{"learning_rate", lr}, {"rho", 0.9}, {"momentum", momentum}, {"epsilon", epsilon}, {"centered", centered}}}};
 }
 
+json regularizer(const char* class_name, json config) { return {{"class_name", class_name}, {"config", config}}; }
+
 // Adam is not here: tfjs applies epsilon to the bias-corrected sqrt(v̂), Keras 3 uses "epsilon hat" (see README).
 std::vector<Case> cases() {
   const std::vector<LayerSpec> mlp = {{8, "relu"}, {1, "linear"}};
   const std::vector<LayerSpec> binary = {{8, "tanh"}, {1, "sigmoid"}};
   const std::vector<LayerSpec> softmax = {{6, "relu"}, {3, "softmax"}};
+  // Weight penalties join the loss that is differentiated and logged (tfjs has no activity regularizers).
+  const std::vector<LayerSpec> penalised = {
+      {8, "relu", regularizer("L2", {{"l2", 0.01}}), regularizer("L1", {{"l1", 0.02}})},
+      {1, "linear", regularizer("L1L2", {{"l1", 0.005}, {"l2", 0.03}})}};
   return {
       {"mlp_mse_sgd", mlp, "mean_squared_error", sgd(0.05), 20, 6, 5, "regression"},
       {"mlp_mse_sgd_momentum", mlp, "mean_squared_error", sgd(0.02, 0.9), 20, 6, 5, "regression"},
@@ -153,6 +167,7 @@ std::vector<Case> cases() {
       {"binary_bce_rmsprop_centered_eps0", binary, "binary_crossentropy", rmsprop(0.005, 0.0, 0.0, true), 20, 8, 5,
        "binary"},
       {"softmax_sparse_cce_sgd", softmax, "sparse_categorical_crossentropy", sgd(0.1), 21, 5, 6, "three_class"},
+      {"mlp_mse_sgd_regularized", penalised, "mean_squared_error", sgd(0.05), 20, 6, 5, "regression"},
   };
 }
 

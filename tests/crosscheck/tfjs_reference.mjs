@@ -40,10 +40,21 @@ function makeOptimizer({class_name: name, config: c}) {
   throw new Error(`no tfjs counterpart checked for optimizer ${name}`);
 }
 
+// Keras's L1, L2 and L1L2 configs as tfjs regularizers (the same l1·Σ|w| + l2·Σw²).
+function makeRegularizer(r) {
+  const c = r.config;
+  if (r.class_name === 'L1') return tf.regularizers.l1({l1: c.l1});
+  if (r.class_name === 'L2') return tf.regularizers.l2({l2: c.l2});
+  if (r.class_name === 'L1L2') return tf.regularizers.l1l2({l1: c.l1, l2: c.l2});
+  throw new Error(`no tfjs counterpart checked for regularizer ${r.class_name}`);
+}
+
 async function runCase(spec) {
   const model = tf.sequential();
   spec.model.layers.forEach((layer, i) => {
     const options = {units: layer.units, activation: layer.activation};
+    if (layer.kernel_regularizer) options.kernelRegularizer = makeRegularizer(layer.kernel_regularizer);
+    if (layer.bias_regularizer) options.biasRegularizer = makeRegularizer(layer.bias_regularizer);
     if (i === 0) options.inputShape = [spec.model.input_dim];
     model.add(tf.layers.dense(options));
   });
