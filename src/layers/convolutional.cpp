@@ -96,7 +96,7 @@ ConvImpl::ConvImpl(std::string class_name, int rank, int64_t filters, std::vecto
   options_.strides = detail::standardize_tuple(options_.strides, rank, "strides", who);
   options_.dilation_rate = detail::standardize_tuple(options_.dilation_rate, rank, "dilation_rate", who);
   options_.padding = detail::standardize_padding(options_.padding, who, /*allow_causal=*/rank == 1);
-  options_.data_format = detail::standardize_data_format(options_.data_format, who);
+  options_.data_format = detail::standardize_data_format(options_.data_format, who, /*allow_channels_first=*/true);
   check_positive(filters, "filters", who);
   KEEL_CHECK(options_.groups > 0, ValueError, who,
              ": the number of groups must be a positive integer. Received: groups=", options_.groups);
@@ -108,8 +108,9 @@ ConvImpl::ConvImpl(std::string class_name, int rank, int64_t filters, std::vecto
 
 void ConvImpl::build(const Shape& input_shape) {
   const std::string who = layer_label(*this);
+  const bool first = options_.data_format == "channels_first";
   detail::check_spatial_rank(input_shape, rank_, who);
-  const int64_t in = known_channels(input_shape, who);
+  const int64_t in = known_channels(first ? detail::to_channels_last(input_shape) : input_shape, who);
   KEEL_CHECK(in % options_.groups == 0, ValueError, who,
              ": the number of input channels must be evenly divisible by the number of groups. Received groups=",
              options_.groups, ", but the input has ", in, " channels (full input shape is ",
@@ -121,11 +122,17 @@ void ConvImpl::build(const Shape& input_shape) {
   if (options_.use_bias)
     bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
                        options_.bias_constraint);
-  input_spec_ = {InputSpec{.ndim = rank_ + 2, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
+  input_spec_ = {InputSpec{.ndim = rank_ + 2, .min_ndim = std::nullopt, .axes = {{first ? 1 : -1, in}}}};
   UnaryLayer::build(input_shape);
 }
 
-Tensor ConvImpl::call(const Tensor& x, const CallContext&) {
+Tensor ConvImpl::call(const Tensor& x, const CallContext& ctx) {
+  // channels_first: the same kernel on the transposed input, transposed back (Keras's kernel layout is the same).
+  if (options_.data_format == "channels_first") return detail::to_channels_first(call_last(detail::to_channels_last(x), ctx));
+  return call_last(x, ctx);
+}
+
+Tensor ConvImpl::call_last(const Tensor& x, const CallContext&) {
   ops::ConvOptions o{.strides = options_.strides,
                      .padding = options_.padding,
                      .dilation_rate = options_.dilation_rate,
@@ -141,6 +148,12 @@ Tensor ConvImpl::call(const Tensor& x, const CallContext&) {
 }
 
 Shape ConvImpl::compute_output_shape(const Shape& input_shape) const {
+  if (options_.data_format == "channels_first")
+    return detail::to_channels_first(output_shape_last(detail::to_channels_last(input_shape)));
+  return output_shape_last(input_shape);
+}
+
+Shape ConvImpl::output_shape_last(const Shape& input_shape) const {
   const int64_t in = input_shape.empty() ? kUnknownDim : input_shape.back();
   const Shape kshape = kernel_shape_of(kernel_size_, in == kUnknownDim ? in : in / options_.groups, filters_);
   return conv_output_shape(input_shape, kshape, options_.strides, options_.dilation_rate, options_.padding, filters_,

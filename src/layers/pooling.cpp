@@ -22,7 +22,7 @@ PoolingImpl::PoolingImpl(std::string class_name, int rank, Mode mode, std::vecto
   options_.strides =
       options_.strides.empty() ? pool_size_ : detail::standardize_tuple(options_.strides, rank, "strides", who);
   options_.padding = detail::standardize_padding(options_.padding, who);
-  options_.data_format = detail::standardize_data_format(options_.data_format, who);
+  options_.data_format = detail::standardize_data_format(options_.data_format, who, /*allow_channels_first=*/true);
 }
 
 void PoolingImpl::build(const Shape& input_shape) {
@@ -32,12 +32,23 @@ void PoolingImpl::build(const Shape& input_shape) {
 }
 
 Tensor PoolingImpl::call(const Tensor& x, const CallContext&) {
+  if (options_.data_format == "channels_first") return detail::to_channels_first(call_last(detail::to_channels_last(x)));
+  return call_last(x);
+}
+
+Tensor PoolingImpl::call_last(const Tensor& x) const {
   const ops::PoolOptions o{.strides = options_.strides, .padding = options_.padding};
   if (mode_ == Mode::kMax) return rank_ == 1 ? ops::max_pool1d(x, pool_size_, o) : ops::max_pool2d(x, pool_size_, o);
   return rank_ == 1 ? ops::avg_pool1d(x, pool_size_, o) : ops::avg_pool2d(x, pool_size_, o);
 }
 
 Shape PoolingImpl::compute_output_shape(const Shape& input_shape) const {
+  if (options_.data_format == "channels_first")
+    return detail::to_channels_first(output_shape_last(detail::to_channels_last(input_shape)));
+  return output_shape_last(input_shape);
+}
+
+Shape PoolingImpl::output_shape_last(const Shape& input_shape) const {
   const std::string who = layer_label(*this);
   detail::check_spatial_rank(input_shape, rank_, who);
   Shape out = input_shape;
@@ -115,7 +126,8 @@ KEEL_REGISTER_LAYER("AvgPool2D", pooling_factory<AveragePooling2D>({2, 2}));
 
 GlobalPoolingImpl::GlobalPoolingImpl(std::string class_name, int rank, Mode mode, GlobalPoolingOptions options)
     : UnaryLayer(std::move(class_name), options.name), rank_(rank), mode_(mode), options_(std::move(options)) {
-  options_.data_format = detail::standardize_data_format(options_.data_format, layer_label(*this));
+  options_.data_format =
+      detail::standardize_data_format(options_.data_format, layer_label(*this), /*allow_channels_first=*/true);
 }
 
 void GlobalPoolingImpl::build(const Shape& input_shape) {
@@ -125,15 +137,17 @@ void GlobalPoolingImpl::build(const Shape& input_shape) {
 }
 
 Tensor GlobalPoolingImpl::call(const Tensor& x, const CallContext&) {
-  const ops::Axes axes = rank_ == 1 ? ops::Axes{1} : ops::Axes{1, 2};
+  const bool first = options_.data_format == "channels_first";
+  const ops::Axes axes = rank_ == 1 ? ops::Axes{first ? 2 : 1} : (first ? ops::Axes{2, 3} : ops::Axes{1, 2});
   return mode_ == Mode::kMax ? ops::max(x, axes, options_.keepdims) : ops::mean(x, axes, options_.keepdims);
 }
 
 Shape GlobalPoolingImpl::compute_output_shape(const Shape& input_shape) const {
   detail::check_spatial_rank(input_shape, rank_, layer_label(*this));
-  if (!options_.keepdims) return {input_shape.front(), input_shape.back()};
+  const bool first = options_.data_format == "channels_first";
+  if (!options_.keepdims) return {input_shape.front(), first ? input_shape[1] : input_shape.back()};
   Shape out = input_shape;
-  for (int i = 0; i < rank_; ++i) out[i + 1] = 1;
+  for (int i = 0; i < rank_; ++i) out[i + (first ? 2 : 1)] = 1;
   return out;
 }
 

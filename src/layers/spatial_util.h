@@ -11,6 +11,7 @@
 
 #include "keel/core/error.h"
 #include "keel/layers/layer.h"
+#include "keel/ops/manipulation.h"
 
 namespace keel::layers::detail {
 
@@ -46,17 +47,46 @@ inline std::string standardize_padding(const std::string& padding, const std::st
   return p;
 }
 
-/// Keel implements channels_last only; an empty string is Keras's None (the channels_last default).
-inline std::string standardize_data_format(const std::string& data_format, const std::string& who) {
+/// An empty string is Keras's None (the channels_last default). Layers that compute channels_first by
+/// transposing around their channels_last kernels pass allow_channels_first; the others refuse it.
+inline std::string standardize_data_format(const std::string& data_format, const std::string& who,
+                                           bool allow_channels_first = false) {
   std::string f = data_format.empty() ? "channels_last" : lower(data_format);
   KEEL_CHECK(f == "channels_last" || f == "channels_first", ValueError, who,
              ": the `data_format` argument must be one of \"channels_first\", \"channels_last\". Received: "
              "data_format=\"",
              data_format, "\"");
-  KEEL_CHECK(f == "channels_last", UnimplementedError, who,
-             ": data_format=\"channels_first\" is not implemented; Keel layers take channels_last inputs "
+  KEEL_CHECK(f == "channels_last" || allow_channels_first, UnimplementedError, who,
+             ": data_format=\"channels_first\" is not implemented for this layer; it takes channels_last inputs "
              "(batch, *spatial, channels)");
   return f;
+}
+
+// channels_first (batch, channels, *spatial) <-> channels_last (batch, *spatial, channels), for shapes (which
+// may hold unknown extents) and tensors.
+inline std::vector<int64_t> channels_last_order(size_t rank) {
+  std::vector<int64_t> order{0};
+  for (size_t a = 2; a < rank; ++a) order.push_back(static_cast<int64_t>(a));
+  order.push_back(1);
+  return order;
+}
+inline std::vector<int64_t> channels_first_order(size_t rank) {
+  std::vector<int64_t> order{0, static_cast<int64_t>(rank) - 1};
+  for (size_t a = 1; a + 1 < rank; ++a) order.push_back(static_cast<int64_t>(a));
+  return order;
+}
+inline Shape permuted(const Shape& s, const std::vector<int64_t>& order) {
+  Shape out;
+  for (int64_t a : order) out.push_back(s[static_cast<size_t>(a)]);
+  return out;
+}
+inline Shape to_channels_last(const Shape& s) { return s.size() < 3 ? s : permuted(s, channels_last_order(s.size())); }
+inline Shape to_channels_first(const Shape& s) { return s.size() < 3 ? s : permuted(s, channels_first_order(s.size())); }
+inline Tensor to_channels_last(const Tensor& x) {
+  return x.ndim() < 3 ? x : ops::transpose(x, channels_last_order(static_cast<size_t>(x.ndim())));
+}
+inline Tensor to_channels_first(const Tensor& x) {
+  return x.ndim() < 3 ? x : ops::transpose(x, channels_first_order(static_cast<size_t>(x.ndim())));
 }
 
 /// Output extent of a convolution or pooling window along one axis (kUnknownDim stays unknown); may be <= 0

@@ -325,7 +325,7 @@ TEST(ConvLayers, ConstructorValidation) {
   EXPECT_NE(error_of<ValueError>([] { layers::Conv1D(4, {3}, {.padding = "full"}); }).find("\"causal\""),
             std::string::npos);
   EXPECT_NE(error_of<UnimplementedError>([] {
-              layers::Conv2D(4, {3}, {.data_format = "channels_first"});
+              layers::Conv2DTranspose(4, {3}, {.data_format = "channels_first"});
             }).find("channels_first"),
             std::string::npos);
   EXPECT_NE(error_of<ValueError>([] { layers::Conv2D(4, {3}, {.data_format = "nhwc"}); }).find("data_format"),

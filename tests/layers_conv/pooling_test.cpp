@@ -130,8 +130,6 @@ TEST(PoolingLayers, Errors) {
   EXPECT_THROW(layers::MaxPooling2D({2, 2, 2}), ValueError);
   EXPECT_THROW(layers::AveragePooling1D({2}, {.strides = {0}}), ValueError);
   EXPECT_THROW(layers::MaxPooling1D({2}, {.padding = "causal"}), ValueError);
-  EXPECT_THROW(layers::MaxPooling2D({2}, {.data_format = "channels_first"}), UnimplementedError);
-  EXPECT_THROW(layers::GlobalMaxPooling2D({.data_format = "channels_first"}), UnimplementedError);
   EXPECT_THROW(layers::GlobalMaxPooling2D({.data_format = "nchw"}), ValueError);
 
   auto too_big = layers::MaxPooling2D({4});

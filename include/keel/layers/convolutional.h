@@ -19,8 +19,8 @@ namespace keel::layers {
 
 // --- Conv1D / Conv2D ---
 
-/// Options of Conv1D and Conv2D in Keras's keyword order. data_format: only "channels_last" (Keras's default)
-/// is implemented; padding "causal" is for Conv1D only.
+/// Options of Conv1D and Conv2D in Keras's keyword order. data_format "channels_first" takes (batch, channels,
+/// *spatial) inputs with the same kernel layout; padding "causal" is for Conv1D only.
 struct ConvLayerOptions {
   std::vector<int64_t> strides = {1};
   std::string padding = "valid";  // "valid", "same" (TF rule: extra padding at the end) or "causal"
@@ -64,6 +64,9 @@ class ConvImpl : public UnaryLayer {
   const Variable& bias() const { return bias_; }  // undefined when use_bias is false
 
  private:
+  // The computation on channels_last inputs; channels_first transposes around it.
+  Tensor call_last(const Tensor& x, const CallContext& ctx);
+  Shape output_shape_last(const Shape& input_shape) const;
   int rank_;
   int64_t filters_;
   std::vector<int64_t> kernel_size_;

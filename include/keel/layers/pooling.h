@@ -41,6 +41,9 @@ class PoolingImpl : public UnaryLayer {
   const std::string& padding() const { return options_.padding; }
 
  private:
+  // The computation on channels_last inputs; channels_first transposes around it.
+  Tensor call_last(const Tensor& x) const;
+  Shape output_shape_last(const Shape& input_shape) const;
   int rank_;
   Mode mode_;
   std::vector<int64_t> pool_size_;
