@@ -20,6 +20,7 @@
 #include "keel/core/error.h"
 #include "keel/layers/activations.h"
 #include "keel/layers/core.h"
+#include "keel/layers/recurrent.h"
 #include "keel/losses/losses.h"
 #include "keel/metrics/metrics.h"
 #include "keel/optimizers/optimizers.h"
@@ -478,17 +479,26 @@ class Loader {
                      where_, ": invalid inbound node ", short_dump(node));
           // Keras records `mask: null` (and `training: null`) for layers whose call takes them, nested models
           // included: the call Keel makes anyway. Any other call argument is refused.
+          // An RNN's initial_state (a list of tensors) becomes its extra inputs, after the sequence.
+          const json* initial_state = nullptr;
           if (node.contains("kwargs"))
-            for (const auto& [k, v] : node.at("kwargs").items())
-              if (!((k == "mask" || k == "training") && v.is_null()))
-                throw UnimplementedError(who + " in " + where_ + ": Keel cannot honour call arguments `kwargs` = " +
-                                         short_dump(node.at("kwargs")));
+            for (const auto& [k, v] : node.at("kwargs").items()) {
+              if ((k == "mask" || k == "training") && v.is_null()) continue;
+              if (k == "initial_state" && v.is_array() && dynamic_cast<const layers::RNNImpl*>(e.layer.get())) {
+                initial_state = &v;
+                continue;
+              }
+              throw UnimplementedError(who + " in " + where_ + ": Keel cannot honour call arguments `kwargs` = " +
+                                       short_dump(node.at("kwargs")));
+            }
           std::vector<const json*> refs;
           for (const json& arg : node.at("args")) {
             if (arg.is_array())
               for (const json& a : arg) refs.push_back(&a);
             else refs.push_back(&arg);
           }
+          if (initial_state)
+            for (const json& a : *initial_state) refs.push_back(&a);
           std::vector<SymbolicTensor> inputs;
           bool ready = true;
           for (const json* r : refs) {

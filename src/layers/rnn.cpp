@@ -19,10 +19,15 @@ RNNImpl::RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNL
     throw UnimplementedError(this->class_name() + " \"" + this->name() +
                              "\": stateful=true is not implemented in Keel; only stateful=false is supported");
   input_spec_ = {detail::rank_spec(3)};
+  expected_inputs_ = std::nullopt;  // x, or x and the initial states (checked in build)
   track(cell_, "cell");
 }
 
 void RNNImpl::build(const std::vector<Shape>& input_shapes) {
+  const size_t states = cell_->state_count();
+  KEEL_CHECK(input_shapes.size() == 1 || input_shapes.size() == 1 + states, ValueError, "Layer \"", name(),
+             "\" takes a sequence, or a sequence and ", states, " initial state", states == 1 ? "" : "s",
+             " (initial_state); it received ", input_shapes.size(), " inputs");
   const Shape& s = input_shapes.at(0);
   KEEL_CHECK(s.size() == 3, ShapeError, "Layer \"", name(),
              "\" expects a (batch, timesteps, features) input, received ", partial_shape_str(s));
@@ -34,6 +39,7 @@ void RNNImpl::build(const std::vector<Shape>& input_shapes) {
     cell_->build(cell_shapes);
   }
   input_spec_ = {detail::rank_spec(3, {{-1, s[2]}})};
+  for (size_t i = 1; i < input_shapes.size(); ++i) input_spec_.push_back(detail::rank_spec(2, {{-1, cell_->units()}}));
   set_variable_paths("");  // "lstm/lstm_cell/kernel", as Keras names the cell's variables
   Layer::build(input_shapes);
 }
@@ -51,6 +57,16 @@ std::vector<Tensor> RNNImpl::call(const std::vector<Tensor>& inputs, const CallC
   const Tensor projected = cell_->project_inputs(x);
   const int64_t width = projected.shape()[2];
   std::vector<Tensor> states(cell_->state_count(), zeros({batch, cell_->units()}));
+  if (inputs.size() > 1) {
+    KEEL_CHECK(inputs.size() == 1 + states.size(), ValueError, "Layer \"", name(), "\" takes ", states.size(),
+               " initial states, received ", inputs.size() - 1);
+    for (size_t i = 0; i < states.size(); ++i) {
+      KEEL_CHECK(inputs[i + 1].shape() == (Shape{batch, cell_->units()}), ShapeError, "Layer \"", name(),
+                 "\": initial state ", i, " must have shape ", shape_str(Shape{batch, cell_->units()}),
+                 " (batch, units), received ", shape_str(inputs[i + 1].shape()));
+      states[i] = inputs[i + 1];
+    }
+  }
   std::vector<Tensor> outputs;
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = loop_.go_backwards ? steps - 1 - k : k;

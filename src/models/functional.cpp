@@ -5,6 +5,7 @@
 #include <set>
 
 #include "keel/core/naming.h"
+#include "keel/layers/recurrent.h"
 #include "keel/models/model.h"
 #include "keel/ops/elementwise.h"
 
@@ -150,6 +151,13 @@ nlohmann::json FunctionalImpl::get_config() const {
       // layers whose call takes them as separate arguments (MultiHeadAttention(query, value, key)).
       const bool single = node->inputs.size() == 1;
       const bool positional = l->class_name() == "MultiHeadAttention";
+      if (!single && dynamic_cast<const layers::RNNImpl*>(l.get()) != nullptr) {
+        // An RNN's extra inputs are its initial_state keyword argument, as Keras records it.
+        nlohmann::json states(args.begin() + 1, args.end());
+        inbound.push_back({{"args", nlohmann::json::array({args[0]})}, {"kwargs", {{"initial_state", states}}}});
+        if (!entry.contains("build_config") && l->built()) entry["build_config"] = {{"input_shape", shapes[0]}};
+        continue;
+      }
       inbound.push_back({{"args", single || positional ? args : nlohmann::json::array({args})},
                          {"kwargs", nlohmann::json::object()}});
       // (Keras builds MultiHeadAttention from a shapes_dict of query/value/key shapes: left to the call.)

@@ -212,6 +212,9 @@ struct RNNLoopOptions {
 
 /// Runs a cell over the time axis of a (B, T, F) input from zero initial states. Outputs: the last
 /// output (B, u) or the sequence (B, T, u), then with return_state the final states (B, u) each.
+/// The loop of SimpleRNN, LSTM and GRU. Inputs: {x (batch, timesteps, features)}, or {x, initial states...}
+/// (Keras's initial_state: h for SimpleRNN and GRU, h and c for LSTM, each (batch, units)); without them the
+/// states start at zero.
 class RNNImpl : public Layer {
  public:
   RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNLoopOptions loop, std::string name);
