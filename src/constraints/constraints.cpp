@@ -70,9 +70,9 @@ Constraint unit_norm_from(const json& c) { return constraints::UnitNorm(axis_fro
 // Every identifier keras.constraints.get accepts: class names and their snake_case.
 const std::map<std::string, Factory>& identifiers() {
   static const std::map<std::string, Factory> ids = {
-      {"MaxNorm", max_norm_from},   {"max_norm", max_norm_from},       {"MinMaxNorm", min_max_norm_from},
-      {"min_max_norm", min_max_norm_from}, {"NonNeg", non_neg_from}, {"non_neg", non_neg_from},
-      {"UnitNorm", unit_norm_from}, {"unit_norm", unit_norm_from},
+      {"MaxNorm", max_norm_from},          {"max_norm", max_norm_from},   {"MinMaxNorm", min_max_norm_from},
+      {"min_max_norm", min_max_norm_from}, {"NonNeg", non_neg_from},      {"non_neg", non_neg_from},
+      {"UnitNorm", unit_norm_from},        {"unit_norm", unit_norm_from},
   };
   return ids;
 }
@@ -82,7 +82,8 @@ Factory factory_for(const std::string& identifier) {
   if (it != identifiers().end()) return it->second;
   std::string valid;
   for (const auto& [id, factory] : identifiers()) valid += (valid.empty() ? "" : ", ") + id;
-  throw ValueError(detail::cat("Could not interpret constraint identifier: '", identifier, "'. Valid identifiers: ", valid));
+  throw ValueError(
+      detail::cat("Could not interpret constraint identifier: '", identifier, "'. Valid identifiers: ", valid));
 }
 
 }  // namespace
@@ -102,7 +103,8 @@ Tensor Constraint::operator()(const Tensor& w) const {
 
 json Constraint::get_config() const {
   if (!fn_) return nullptr;
-  return {{"module", "keras.constraints"}, {"class_name", class_name_}, {"config", *config_}, {"registered_name", nullptr}};
+  return {
+      {"module", "keras.constraints"}, {"class_name", class_name_}, {"config", *config_}, {"registered_name", nullptr}};
 }
 
 Constraint Constraint::from_config(const json& config) {
@@ -111,7 +113,8 @@ Constraint Constraint::from_config(const json& config) {
   KEEL_CHECK(config.is_object() && config.contains("class_name") && config.at("class_name").is_string(), ValueError,
              "Constraint::from_config: expected {\"class_name\": ..., \"config\": {...}}, got ", config.dump());
   const json inner = config.contains("config") && !config.at("config").is_null() ? config.at("config") : json::object();
-  KEEL_CHECK(inner.is_object(), ValueError, "Constraint::from_config: \"config\" must be an object, got ", inner.dump());
+  KEEL_CHECK(inner.is_object(), ValueError, "Constraint::from_config: \"config\" must be an object, got ",
+             inner.dump());
   return factory_for(config.at("class_name").get<std::string>())(inner);
 }
 
@@ -121,11 +124,12 @@ Constraint MaxNorm(MaxNormOptions options) {
   check_axes(options.axis, "MaxNorm");
   const double max_value = options.max_value;
   const NormAxes axis = options.axis;
-  return Constraint("MaxNorm", {{"max_value", max_value}, {"axis", axis_json(axis)}}, [max_value, axis](const Tensor& w) {
-    const Tensor norms = norms_of(w, axis);
-    const Tensor desired = ops::clip(norms, 0.0, max_value);
-    return w * (desired / (norms + kEpsilon));
-  });
+  return Constraint("MaxNorm", {{"max_value", max_value}, {"axis", axis_json(axis)}},
+                    [max_value, axis](const Tensor& w) {
+                      const Tensor norms = norms_of(w, axis);
+                      const Tensor desired = ops::clip(norms, 0.0, max_value);
+                      return w * (desired / (norms + kEpsilon));
+                    });
 }
 
 Constraint MinMaxNorm(MinMaxNormOptions o) {

@@ -108,65 +108,52 @@ nlohmann::json RNNImpl::get_config() const {
 
 SimpleRNNImpl::SimpleRNNImpl(int64_t units, SimpleRNNOptions o)
     : RNNImpl("SimpleRNN",
-              std::make_shared<SimpleRNNCellImpl>(units,
-                                                  SimpleRNNCellOptions{.activation = o.activation,
-                                                                       .use_bias = o.use_bias,
-                                                                       .kernel_initializer = o.kernel_initializer,
-                                                                       .recurrent_initializer = o.recurrent_initializer,
-                                                                       .bias_initializer = o.bias_initializer,
-                                                                       .kernel_regularizer = o.kernel_regularizer,
-                                                                       .recurrent_regularizer = o.recurrent_regularizer,
-                                                                       .bias_regularizer = o.bias_regularizer,
-                                                                       .kernel_constraint = o.kernel_constraint,
-                                                                       .recurrent_constraint = o.recurrent_constraint,
-                                                                       .bias_constraint = o.bias_constraint,
-                                                                       .dropout = o.dropout,
-                                                                       .recurrent_dropout = o.recurrent_dropout,
-                                                                       .name = "simple_rnn_cell"}),
+              std::make_shared<SimpleRNNCellImpl>(
+                  units, detail::with_penalties(SimpleRNNCellOptions{.activation = o.activation,
+                                                                     .use_bias = o.use_bias,
+                                                                     .kernel_initializer = o.kernel_initializer,
+                                                                     .recurrent_initializer = o.recurrent_initializer,
+                                                                     .bias_initializer = o.bias_initializer,
+                                                                     .dropout = o.dropout,
+                                                                     .recurrent_dropout = o.recurrent_dropout,
+                                                                     .name = "simple_rnn_cell"},
+                                                o)),
               RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
   set_activity_regularizer(o.activity_regularizer);
 }
 
 LSTMImpl::LSTMImpl(int64_t units, LSTMOptions o)
     : RNNImpl("LSTM",
-              std::make_shared<LSTMCellImpl>(units, LSTMCellOptions{.activation = o.activation,
-                                                                    .recurrent_activation = o.recurrent_activation,
-                                                                    .use_bias = o.use_bias,
-                                                                    .kernel_initializer = o.kernel_initializer,
-                                                                    .recurrent_initializer = o.recurrent_initializer,
-                                                                    .bias_initializer = o.bias_initializer,
-                                                                    .unit_forget_bias = o.unit_forget_bias,
-                                                                    .kernel_regularizer = o.kernel_regularizer,
-                                                                    .recurrent_regularizer = o.recurrent_regularizer,
-                                                                    .bias_regularizer = o.bias_regularizer,
-                                                                    .kernel_constraint = o.kernel_constraint,
-                                                                    .recurrent_constraint = o.recurrent_constraint,
-                                                                    .bias_constraint = o.bias_constraint,
-                                                                    .dropout = o.dropout,
-                                                                    .recurrent_dropout = o.recurrent_dropout,
-                                                                    .name = "lstm_cell"}),
+              std::make_shared<LSTMCellImpl>(
+                  units, detail::with_penalties(LSTMCellOptions{.activation = o.activation,
+                                                                .recurrent_activation = o.recurrent_activation,
+                                                                .use_bias = o.use_bias,
+                                                                .kernel_initializer = o.kernel_initializer,
+                                                                .recurrent_initializer = o.recurrent_initializer,
+                                                                .bias_initializer = o.bias_initializer,
+                                                                .unit_forget_bias = o.unit_forget_bias,
+                                                                .dropout = o.dropout,
+                                                                .recurrent_dropout = o.recurrent_dropout,
+                                                                .name = "lstm_cell"},
+                                                o)),
               RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
   set_activity_regularizer(o.activity_regularizer);
 }
 
 GRUImpl::GRUImpl(int64_t units, GRUOptions o)
     : RNNImpl("GRU",
-              std::make_shared<GRUCellImpl>(units, GRUCellOptions{.activation = o.activation,
-                                                                  .recurrent_activation = o.recurrent_activation,
-                                                                  .use_bias = o.use_bias,
-                                                                  .kernel_initializer = o.kernel_initializer,
-                                                                  .recurrent_initializer = o.recurrent_initializer,
-                                                                  .bias_initializer = o.bias_initializer,
-                                                                  .kernel_regularizer = o.kernel_regularizer,
-                                                                  .recurrent_regularizer = o.recurrent_regularizer,
-                                                                  .bias_regularizer = o.bias_regularizer,
-                                                                  .kernel_constraint = o.kernel_constraint,
-                                                                  .recurrent_constraint = o.recurrent_constraint,
-                                                                  .bias_constraint = o.bias_constraint,
-                                                                  .dropout = o.dropout,
-                                                                  .recurrent_dropout = o.recurrent_dropout,
-                                                                  .reset_after = o.reset_after,
-                                                                  .name = "gru_cell"}),
+              std::make_shared<GRUCellImpl>(
+                  units, detail::with_penalties(GRUCellOptions{.activation = o.activation,
+                                                               .recurrent_activation = o.recurrent_activation,
+                                                               .use_bias = o.use_bias,
+                                                               .kernel_initializer = o.kernel_initializer,
+                                                               .recurrent_initializer = o.recurrent_initializer,
+                                                               .bias_initializer = o.bias_initializer,
+                                                               .dropout = o.dropout,
+                                                               .recurrent_dropout = o.recurrent_dropout,
+                                                               .reset_after = o.reset_after,
+                                                               .name = "gru_cell"},
+                                                o)),
               RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
   set_activity_regularizer(o.activity_regularizer);
 }
@@ -180,19 +167,37 @@ GRU::GRU(int64_t units, GRUOptions options) : LayerHolder(std::make_shared<GRUIm
 
 KEEL_REGISTER_LAYER("SimpleRNN", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
-      SimpleRNN(
-          c.at("units").get<int64_t>(),
-          SimpleRNNOptions{.activation = detail::activation_from(c),
+      SimpleRNN(c.at("units").get<int64_t>(),
+                detail::with_penalties_from(
+                    SimpleRNNOptions{
+                        .activation = detail::activation_from(c),
+                        .use_bias = c.value("use_bias", true),
+                        .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                        .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                        .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                        .dropout = c.value("dropout", 0.0),
+                        .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                        .return_sequences = c.value("return_sequences", false),
+                        .return_state = c.value("return_state", false),
+                        .go_backwards = c.value("go_backwards", false),
+                        .stateful = c.value("stateful", false),
+                        .unroll = c.value("unroll", false),
+                        .name = detail::name_from(c)},
+                    c)),
+      c);
+});
+
+KEEL_REGISTER_LAYER("LSTM", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      LSTM(c.at("units").get<int64_t>(),
+           detail::with_penalties_from(
+               LSTMOptions{.activation = detail::activation_from(c),
+                           .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
                            .use_bias = c.value("use_bias", true),
                            .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                            .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
                            .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
-                           .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
-                           .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
-                           .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
-                           .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
-                           .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
-                           .bias_constraint = detail::constraint_from(c, "bias_constraint"),
+                           .unit_forget_bias = c.value("unit_forget_bias", true),
                            .dropout = c.value("dropout", 0.0),
                            .recurrent_dropout = c.value("recurrent_dropout", 0.0),
                            .return_sequences = c.value("return_sequences", false),
@@ -200,61 +205,31 @@ KEEL_REGISTER_LAYER("SimpleRNN", [](const nlohmann::json& c) -> LayerHandle {
                            .go_backwards = c.value("go_backwards", false),
                            .stateful = c.value("stateful", false),
                            .unroll = c.value("unroll", false),
-                           .name = detail::name_from(c)}),
-      c);
-});
-
-KEEL_REGISTER_LAYER("LSTM", [](const nlohmann::json& c) -> LayerHandle {
-  return detail::with_base_config(
-      LSTM(c.at("units").get<int64_t>(),
-           LSTMOptions{.activation = detail::activation_from(c),
-                       .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
-                       .use_bias = c.value("use_bias", true),
-                       .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
-                       .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
-                       .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
-                       .unit_forget_bias = c.value("unit_forget_bias", true),
-                       .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
-                       .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
-                       .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
-                       .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
-                       .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
-                       .bias_constraint = detail::constraint_from(c, "bias_constraint"),
-                       .dropout = c.value("dropout", 0.0),
-                       .recurrent_dropout = c.value("recurrent_dropout", 0.0),
-                       .return_sequences = c.value("return_sequences", false),
-                       .return_state = c.value("return_state", false),
-                       .go_backwards = c.value("go_backwards", false),
-                       .stateful = c.value("stateful", false),
-                       .unroll = c.value("unroll", false),
-                       .name = detail::name_from(c)}),
+                           .name = detail::name_from(c)},
+               c)),
       c);
 });
 
 KEEL_REGISTER_LAYER("GRU", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
       GRU(c.at("units").get<int64_t>(),
-          GRUOptions{.activation = detail::activation_from(c),
-                     .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
-                     .use_bias = c.value("use_bias", true),
-                     .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
-                     .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
-                     .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
-                     .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
-                     .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
-                     .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
-                     .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
-                     .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
-                     .bias_constraint = detail::constraint_from(c, "bias_constraint"),
-                     .dropout = c.value("dropout", 0.0),
-                     .recurrent_dropout = c.value("recurrent_dropout", 0.0),
-                     .return_sequences = c.value("return_sequences", false),
-                     .return_state = c.value("return_state", false),
-                     .go_backwards = c.value("go_backwards", false),
-                     .stateful = c.value("stateful", false),
-                     .unroll = c.value("unroll", false),
-                     .reset_after = c.value("reset_after", true),
-                     .name = detail::name_from(c)}),
+          detail::with_penalties_from(
+              GRUOptions{.activation = detail::activation_from(c),
+                         .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
+                         .use_bias = c.value("use_bias", true),
+                         .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                         .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                         .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                         .dropout = c.value("dropout", 0.0),
+                         .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                         .return_sequences = c.value("return_sequences", false),
+                         .return_state = c.value("return_state", false),
+                         .go_backwards = c.value("go_backwards", false),
+                         .stateful = c.value("stateful", false),
+                         .unroll = c.value("unroll", false),
+                         .reset_after = c.value("reset_after", true),
+                         .name = detail::name_from(c)},
+              c)),
       c);
 });
 

@@ -106,8 +106,8 @@ Variable RNNCellImpl::add_cell_weight(const std::string& name, const Shape& shap
 // --- SimpleRNNCell ---
 
 SimpleRNNCellImpl::SimpleRNNCellImpl(int64_t units, SimpleRNNCellOptions options)
-    : RNNCellImpl("SimpleRNNCell", units, 1, options.dropout, options.recurrent_dropout, RecurrentPenalties::of(options),
-                  options.name),
+    : RNNCellImpl("SimpleRNNCell", units, 1, options.dropout, options.recurrent_dropout,
+                  RecurrentPenalties::of(options), options.name),
       options_(std::move(options)) {
   check_cell_args("SimpleRNNCell", units, options_.recurrent_dropout);
 }
@@ -151,8 +151,8 @@ void LSTMCellImpl::build_cell(int64_t input_dim) {
   recurrent_kernel_ = add_cell_weight("recurrent_kernel", {u, 4 * u}, options_.recurrent_initializer);
   if (options_.use_bias)
     bias_ = add_cell_weight("bias", {4 * u},
-                       options_.unit_forget_bias ? unit_forget_bias_initializer(options_.bias_initializer, u)
-                                                 : options_.bias_initializer);
+                            options_.unit_forget_bias ? unit_forget_bias_initializer(options_.bias_initializer, u)
+                                                      : options_.bias_initializer);
 }
 
 Tensor LSTMCellImpl::project_inputs(const Tensor& x) const {
@@ -252,67 +252,55 @@ GRUCell::GRUCell(int64_t units, GRUCellOptions options)
 KEEL_REGISTER_LAYER("SimpleRNNCell", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
       SimpleRNNCell(c.at("units").get<int64_t>(),
-                    SimpleRNNCellOptions{
-                        .activation = detail::activation_from(c),
-                        .use_bias = c.value("use_bias", true),
-                        .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
-                        .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
-                        .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
-                        .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
-                        .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
-                        .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
-                        .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
-                        .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
-                        .bias_constraint = detail::constraint_from(c, "bias_constraint"),
-                        .dropout = c.value("dropout", 0.0),
-                        .recurrent_dropout = c.value("recurrent_dropout", 0.0),
-                        .name = detail::name_from(c)}),
+                    detail::with_penalties_from(
+                        SimpleRNNCellOptions{
+                            .activation = detail::activation_from(c),
+                            .use_bias = c.value("use_bias", true),
+                            .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                            .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                            .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                            .dropout = c.value("dropout", 0.0),
+                            .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                            .name = detail::name_from(c)},
+                        c)),
       c);
 });
 
 KEEL_REGISTER_LAYER("LSTMCell", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
-      LSTMCell(
-          c.at("units").get<int64_t>(),
-          LSTMCellOptions{.activation = detail::activation_from(c),
-                          .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
-                          .use_bias = c.value("use_bias", true),
-                          .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
-                          .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
-                          .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
-                          .unit_forget_bias = c.value("unit_forget_bias", true),
-                          .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
-                          .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
-                          .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
-                          .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
-                          .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
-                          .bias_constraint = detail::constraint_from(c, "bias_constraint"),
-                          .dropout = c.value("dropout", 0.0),
-                          .recurrent_dropout = c.value("recurrent_dropout", 0.0),
-                          .name = detail::name_from(c)}),
+      LSTMCell(c.at("units").get<int64_t>(),
+               detail::with_penalties_from(
+                   LSTMCellOptions{
+                       .activation = detail::activation_from(c),
+                       .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
+                       .use_bias = c.value("use_bias", true),
+                       .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                       .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                       .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                       .unit_forget_bias = c.value("unit_forget_bias", true),
+                       .dropout = c.value("dropout", 0.0),
+                       .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                       .name = detail::name_from(c)},
+                   c)),
       c);
 });
 
 KEEL_REGISTER_LAYER("GRUCell", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
-      GRUCell(
-          c.at("units").get<int64_t>(),
-          GRUCellOptions{.activation = detail::activation_from(c),
-                         .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
-                         .use_bias = c.value("use_bias", true),
-                         .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
-                         .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
-                         .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
-                         .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
-                         .recurrent_regularizer = detail::regularizer_from(c, "recurrent_regularizer"),
-                         .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
-                         .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
-                         .recurrent_constraint = detail::constraint_from(c, "recurrent_constraint"),
-                         .bias_constraint = detail::constraint_from(c, "bias_constraint"),
-                         .dropout = c.value("dropout", 0.0),
-                         .recurrent_dropout = c.value("recurrent_dropout", 0.0),
-                         .reset_after = c.value("reset_after", true),
-                         .name = detail::name_from(c)}),
+      GRUCell(c.at("units").get<int64_t>(),
+              detail::with_penalties_from(
+                  GRUCellOptions{
+                      .activation = detail::activation_from(c),
+                      .recurrent_activation = detail::activation_from(c, "recurrent_activation"),
+                      .use_bias = c.value("use_bias", true),
+                      .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
+                      .recurrent_initializer = detail::initializer_from(c, "recurrent_initializer", "orthogonal"),
+                      .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                      .dropout = c.value("dropout", 0.0),
+                      .recurrent_dropout = c.value("recurrent_dropout", 0.0),
+                      .reset_after = c.value("reset_after", true),
+                      .name = detail::name_from(c)},
+                  c)),
       c);
 });
 

@@ -8,8 +8,8 @@
 
 #include "keel/core/error.h"
 #include "keel/ops/elementwise.h"
-#include "keel/ops/nn.h"
 #include "keel/ops/manipulation.h"
+#include "keel/ops/nn.h"
 #include "keel/ops/reduction.h"
 
 namespace keel {
@@ -62,9 +62,14 @@ Regularizer orthogonal_from(const json& c) {
 // turns "L1L2" into "l1l2"), each with the builder of its class.
 const std::map<std::string, Factory>& identifiers() {
   static const std::map<std::string, Factory> ids = {
-      {"L1", l1_from},       {"l1", l1_from},     {"L2", l2_from},
-      {"l2", l2_from},       {"L1L2", l1l2_from}, {"l1l2", l1l2_from},
-      {"OrthogonalRegularizer", orthogonal_from}, {"orthogonal_regularizer", orthogonal_from},
+      {"L1", l1_from},
+      {"l1", l1_from},
+      {"L2", l2_from},
+      {"l2", l2_from},
+      {"L1L2", l1l2_from},
+      {"l1l2", l1l2_from},
+      {"OrthogonalRegularizer", orthogonal_from},
+      {"orthogonal_regularizer", orthogonal_from},
   };
   return ids;
 }
@@ -99,7 +104,10 @@ Tensor Regularizer::operator()(const Tensor& x) const {
 
 json Regularizer::get_config() const {
   if (!fn_) return nullptr;
-  return {{"module", "keras.regularizers"}, {"class_name", class_name_}, {"config", *config_}, {"registered_name", nullptr}};
+  return {{"module", "keras.regularizers"},
+          {"class_name", class_name_},
+          {"config", *config_},
+          {"registered_name", nullptr}};
 }
 
 Regularizer Regularizer::from_config(const json& config) {
@@ -108,7 +116,8 @@ Regularizer Regularizer::from_config(const json& config) {
   KEEL_CHECK(config.is_object() && config.contains("class_name") && config.at("class_name").is_string(), ValueError,
              "Regularizer::from_config: expected {\"class_name\": ..., \"config\": {...}}, got ", config.dump());
   const json inner = config.contains("config") && !config.at("config").is_null() ? config.at("config") : json::object();
-  KEEL_CHECK(inner.is_object(), ValueError, "Regularizer::from_config: \"config\" must be an object, got ", inner.dump());
+  KEEL_CHECK(inner.is_object(), ValueError, "Regularizer::from_config: \"config\" must be an object, got ",
+             inner.dump());
   return factory_for(config.at("class_name").get<std::string>())(inner);
 }
 
@@ -142,8 +151,8 @@ Regularizer OrthogonalRegularizer(OrthogonalRegularizerOptions options) {
   KEEL_CHECK(mode == "rows" || mode == "columns", ValueError,
              "Invalid value for argument `mode`. Expected one of {\"rows\", \"columns\"}. Received: mode=", mode);
   return Regularizer("OrthogonalRegularizer", {{"factor", factor}, {"mode", mode}}, [factor, mode](const Tensor& x) {
-    KEEL_CHECK(x.ndim() == 2, ValueError, "Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape=",
-               shape_str(x.shape()));
+    KEEL_CHECK(x.ndim() == 2, ValueError,
+               "Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape=", shape_str(x.shape()));
     const bool rows = mode == "rows";
     const Tensor v = unit_normalize(x, rows ? 1 : 0);
     const Tensor product = rows ? ops::matmul(v, ops::transpose(v)) : ops::matmul(ops::transpose(v), v);

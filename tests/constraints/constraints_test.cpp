@@ -35,7 +35,8 @@ void expect_all_near(const std::vector<double>& got, const std::vector<double>& 
 }
 
 TEST(Constraints, MaxNormMatchesKerasExample) {
-  const std::vector<double> out = constraints::MaxNorm({.max_value = 2.0})(from_vector(kColumns, kShape)).to_vector<double>();
+  const std::vector<double> out =
+      constraints::MaxNorm({.max_value = 2.0})(from_vector(kColumns, kShape)).to_vector<double>();
   const double r3 = 2.0 / std::sqrt(3.0);
   // Keras's target: norms above 2 scaled down to 2, the others (0 and 1) kept (up to ε).
   expect_all_near(out, {0, 1 / (1 + kEps), 2, r3, 0, 0, 0, r3, 0, 0, 0, r3}, 1e-6);
@@ -57,9 +58,9 @@ TEST(Constraints, ProjectionsMatchTheirFormulas) {
         unit[k] = a[k] / (kEps + nk);
       }
     expect_all_near(constraints::MaxNorm({.max_value = 1.2, .axis = {axis}})(w).to_vector<double>(), max_norm, 1e-12);
-    expect_all_near(
-        constraints::MinMaxNorm({.min_value = 1.3, .max_value = 1.6, .rate = 0.25, .axis = {axis}})(w).to_vector<double>(),
-        min_max, 1e-12);
+    expect_all_near(constraints::MinMaxNorm({.min_value = 1.3, .max_value = 1.6, .rate = 0.25, .axis = {axis}})(w)
+                        .to_vector<double>(),
+                    min_max, 1e-12);
     expect_all_near(constraints::UnitNorm(axis)(w).to_vector<double>(), unit, 1e-12);
   }
   std::vector<double> non_neg = a;
@@ -76,8 +77,8 @@ TEST(Constraints, ProjectionsMatchTheirFormulas) {
 
 TEST(Constraints, KeepTheValuesDtype) {
   const Tensor w = from_vector(std::vector<float>{-1.0f, 2.0f, 3.0f, -4.0f}, {2, 2});
-  for (const Constraint& c : {constraints::MaxNorm(), constraints::NonNeg(), constraints::UnitNorm(),
-                              constraints::MinMaxNorm()})
+  for (const Constraint& c :
+       {constraints::MaxNorm(), constraints::NonNeg(), constraints::UnitNorm(), constraints::MinMaxNorm()})
     EXPECT_EQ(c(w).dtype(), DType::f32) << c.class_name();
 }
 
@@ -93,9 +94,9 @@ TEST(Constraints, IdentifiersConfigsAndRoundTrips) {
             nlohmann::json::parse("[0, 1, 2]"));
   EXPECT_TRUE(Constraint().get_config().is_null());
   const Tensor w = from_vector(std::vector<double>{0.5, -1.25, 0.75, 2.0, -0.3, 0.8}, {2, 3});
-  for (const Constraint& c : {constraints::MaxNorm({.max_value = 0.9, .axis = {1}}), constraints::NonNeg(),
-                              constraints::UnitNorm({0, 1}),
-                              constraints::MinMaxNorm({.min_value = 0.2, .max_value = 0.7, .rate = 0.5})}) {
+  for (const Constraint& c :
+       {constraints::MaxNorm({.max_value = 0.9, .axis = {1}}), constraints::NonNeg(), constraints::UnitNorm({0, 1}),
+        constraints::MinMaxNorm({.min_value = 0.2, .max_value = 0.7, .rate = 0.5})}) {
     const Constraint back = Constraint::from_config(c.get_config());
     EXPECT_EQ(back.get_config(), c.get_config());
     EXPECT_EQ(back(w).to_vector<double>(), c(w).to_vector<double>());
@@ -107,7 +108,9 @@ TEST(Constraints, BadArgumentsNameWhatIsWrong) {
                                     "'max_norm_2'", "max_norm");
   testing::expect_error<ValueError>([] { constraints::MaxNorm({.axis = {}}); }, "MaxNorm", "`axis`");
   testing::expect_error<ValueError>(
-      [] { Constraint::from_config(nlohmann::json{{"class_name", "MaxNorm"}, {"config", {{"axis", "rows"}}}}); },
+      [] {
+        Constraint::from_config(nlohmann::json{{"class_name", "MaxNorm"}, {"config", {{"axis", "rows"}}}});
+      },
       "\"axis\"", "\"rows\"");
   testing::expect_error<ValueError>([] { Constraint()(zeros({2})); }, "empty");
 }

@@ -25,13 +25,17 @@ TEST(Lambda, OutputShapeIsTracedOrGiven) {
   SymbolicTensor summed = layers::Lambda([](const Tensor& t) { return ops::sum(t, {2}); })(x);
   EXPECT_EQ(summed.shape, (Shape{kUnknownDim, 4}));
   // Given without the batch dimension, as Keras's output_shape tuple.
-  SymbolicTensor given = layers::Lambda([](const Tensor& t) { return ops::reshape(t, {-1, 12}); },
-                                        {.output_shape = Shape{12}})(x);
+  SymbolicTensor given = layers::Lambda(
+      [](const Tensor& t) {
+        return ops::reshape(t, {-1, 12});
+      },
+      {.output_shape = Shape{12}})(x);
   EXPECT_EQ(given.shape, (Shape{kUnknownDim, 12}));
   // Or as a function of the whole input shape.
   SymbolicTensor computed =
-      layers::Lambda([](const Tensor& t) { return ops::mean(t, {1}); },
-                     {.compute_output_shape = [](const Shape& s) { return Shape{s[0], s[2]}; }})(x);
+      layers::Lambda([](const Tensor& t) { return ops::mean(t, {1}); }, {.compute_output_shape = [](const Shape& s) {
+                       return Shape{s[0], s[2]};
+                     }})(x);
   EXPECT_EQ(computed.shape, (Shape{kUnknownDim, 3}));
   testing::expect_error<ValueError>(
       [] {

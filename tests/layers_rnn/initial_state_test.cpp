@@ -43,10 +43,16 @@ TEST(InitialState, ContinuesASequenceWhereItsFirstHalfEnded) {
 TEST(InitialState, WrongStatesNameTheLayer) {
   layers::LSTM lstm(4, {.name = "enc"});
   const Tensor seq = zeros({2, 3, 5});
-  testing::expect_error<ValueError>([&] { lstm(std::vector<Tensor>{seq, zeros({2, 4})}); }, "\"enc\"", "2 initial states",
-                                    "received 2 inputs");
-  testing::expect_error<ShapeError>([&] { lstm(std::vector<Tensor>{seq, zeros({2, 3}), zeros({2, 4})}); }, "\"enc\"",
-                                    "value 4", "(2, 3)");
+  testing::expect_error<ValueError>(
+      [&] {
+        lstm(std::vector<Tensor>{seq, zeros({2, 4})});
+      },
+      "\"enc\"", "2 initial states", "received 2 inputs");
+  testing::expect_error<ShapeError>(
+      [&] {
+        lstm(std::vector<Tensor>{seq, zeros({2, 3}), zeros({2, 4})});
+      },
+      "\"enc\"", "value 4", "(2, 3)");
 }
 
 Model seq2seq() {
@@ -60,7 +66,8 @@ Model seq2seq() {
 TEST(InitialState, EncoderDecoderTrainsSavesAndLoads) {
   Model m = seq2seq();
   m.compile({.optimizer = "adam", .loss = "mse"});
-  const Tensor src = random::normal({16, 5, 3}, 0.0, 1.0, DType::f32, 1), tgt = random::normal({16, 4, 2}, 0.0, 1.0, DType::f32, 2);
+  const Tensor src = random::normal({16, 5, 3}, 0.0, 1.0, DType::f32, 1),
+               tgt = random::normal({16, 4, 2}, 0.0, 1.0, DType::f32, 2);
   const Tensor y = ops::sum(tgt, {2}, true) * 0.5;
   const History h = m.fit({src, tgt}, {y}, {.batch_size = 8, .epochs = 3, .verbose = 0});
   EXPECT_LT(h.history.at("loss").back(), h.history.at("loss").front());
@@ -68,7 +75,8 @@ TEST(InitialState, EncoderDecoderTrainsSavesAndLoads) {
   keel::testing::TempDir dir;
   m.save(dir.file("s2s.keras"));
   Model back = saving::load_model(dir.file("s2s.keras"));
-  expect_close(back.predict_outputs({src, tgt}, {.verbose = 0})[0], m.predict_outputs({src, tgt}, {.verbose = 0})[0], 0);
+  expect_close(back.predict_outputs({src, tgt}, {.verbose = 0})[0], m.predict_outputs({src, tgt}, {.verbose = 0})[0],
+               0);
 
   // The decoder's node holds the sequence as its argument and the states as Keras's initial_state keyword.
   const nlohmann::json config = m->get_config();

@@ -75,7 +75,9 @@ TEST(Regularizers, PenaltyHasTheInputsDtype) {
 // Central differences in `dtype` with step h; the tolerance is relative to max(1, |fd|).
 void expect_gradients_match(const Regularizer& r, DType dtype, double h, double tolerance) {
   SCOPED_TRACE(r.get_config().dump());
-  auto penalty = [&](const std::vector<double>& v) { return r(from_vector(v, kShape).astype(dtype)).astype(DType::f64).item<double>(); };
+  auto penalty = [&](const std::vector<double>& v) {
+    return r(from_vector(v, kShape).astype(dtype)).astype(DType::f64).item<double>();
+  };
   Tensor x = matrix(dtype);
   x.requires_grad_();
   r(x).backward();
@@ -90,7 +92,8 @@ void expect_gradients_match(const Regularizer& r, DType dtype, double h, double 
 }
 
 TEST(Regularizers, GradientsMatchFiniteDifferences) {
-  for (const Regularizer& r : {regularizers::L1(0.1), regularizers::L2(0.05), regularizers::L1L2({.l1 = 0.02, .l2 = 0.3})})
+  for (const Regularizer& r :
+       {regularizers::L1(0.1), regularizers::L2(0.05), regularizers::L1L2({.l1 = 0.02, .l2 = 0.3})})
     expect_gradients_match(r, DType::f64, 1e-6, 1e-7);
   for (const Regularizer& r : {regularizers::OrthogonalRegularizer({.factor = 0.1}),
                                regularizers::OrthogonalRegularizer({.factor = 0.1, .mode = "columns"})})
@@ -114,7 +117,8 @@ TEST(Regularizers, ConfigsAreKerasAndRoundTrip) {
   EXPECT_EQ(regularizers::L2(0.5).get_config(),
             nlohmann::json::parse(R"({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.5},
                                       "registered_name": null})"));
-  EXPECT_EQ(regularizers::L1L2({.l1 = 0.1}).get_config().at("config"), nlohmann::json::parse(R"({"l1": 0.1, "l2": 0.0})"));
+  EXPECT_EQ(regularizers::L1L2({.l1 = 0.1}).get_config().at("config"),
+            nlohmann::json::parse(R"({"l1": 0.1, "l2": 0.0})"));
   EXPECT_EQ(regularizers::OrthogonalRegularizer({.mode = "columns"}).get_config().at("config"),
             nlohmann::json::parse(R"({"factor": 0.01, "mode": "columns"})"));
   EXPECT_TRUE(Regularizer().get_config().is_null());
@@ -129,18 +133,23 @@ TEST(Regularizers, ConfigsAreKerasAndRoundTrip) {
 }
 
 TEST(Regularizers, BadArgumentsNameWhatIsWrong) {
-  testing::expect_error<ValueError>([] { regularizers::L1(-0.1); }, "Invalid value for argument l1",
-                                    "non-negative", "l1=-0.1");
+  testing::expect_error<ValueError>([] { regularizers::L1(-0.1); }, "Invalid value for argument l1", "non-negative",
+                                    "l1=-0.1");
   testing::expect_error<ValueError>([] { regularizers::L2(std::nan("")); }, "argument l2");
   testing::expect_error<ValueError>([] { regularizers::L1L2({.l2 = INFINITY}); }, "argument l2");
   testing::expect_error<ValueError>([] { regularizers::OrthogonalRegularizer({.mode = "diagonal"}); }, "`mode`",
                                     "mode=diagonal");
-  testing::expect_error<ValueError>([] { regularizers::OrthogonalRegularizer()(zeros({2, 2, 2})); }, "rank 2",
-                                    "(2, 2, 2)");
+  testing::expect_error<ValueError>(
+      [] {
+        regularizers::OrthogonalRegularizer()(zeros({2, 2, 2}));
+      },
+      "rank 2", "(2, 2, 2)");
   testing::expect_error<ValueError>([] { Regularizer::from_config(nlohmann::json{{"class_name", "L3"}}); }, "'L3'");
   testing::expect_error<ValueError>(
-      [] { Regularizer::from_config(nlohmann::json{{"class_name", "L2"}, {"config", {{"l2", "big"}}}}); }, "\"l2\"",
-      "must be a number");
+      [] {
+        Regularizer::from_config(nlohmann::json{{"class_name", "L2"}, {"config", {{"l2", "big"}}}});
+      },
+      "\"l2\"", "must be a number");
   testing::expect_error<ValueError>([] { Regularizer()(zeros({2})); }, "empty");
 }
 

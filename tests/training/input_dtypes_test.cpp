@@ -17,7 +17,8 @@ const std::vector<int32_t> kPixels = {0, 255, 17, 128, 3, 64, 200, 9, 90, 45, 25
 
 History fit_binary(const Tensor& x, const Tensor& y, bool eager) {
   random::set_seed(4);
-  Sequential m({layers::Input({2}), layers::Rescaling(1.0 / 255), layers::Dense(4, "tanh"), layers::Dense(1, "sigmoid")});
+  Sequential m(
+      {layers::Input({2}), layers::Rescaling(1.0 / 255), layers::Dense(4, "tanh"), layers::Dense(1, "sigmoid")});
   m.compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}, .run_eagerly = eager});
   return m.fit(x, y, {.batch_size = 4, .epochs = 3, .verbose = 0, .shuffle = false});
 }
@@ -25,7 +26,8 @@ History fit_binary(const Tensor& x, const Tensor& y, bool eager) {
 void expect_same_history(const History& got, const History& want) {
   for (const auto& [name, values] : want.history) {
     ASSERT_TRUE(got.history.contains(name)) << name;
-    for (size_t e = 0; e < values.size(); ++e) EXPECT_NEAR(got.history.at(name)[e], values[e], 1e-6) << name << " " << e;
+    for (size_t e = 0; e < values.size(); ++e)
+      EXPECT_NEAR(got.history.at(name)[e], values[e], 1e-6) << name << " " << e;
   }
 }
 
@@ -70,15 +72,16 @@ TEST(InputDtypes, FunctionalInputsConvertToTheirOwnDtypes) {
   random::set_seed(6);
   SymbolicTensor features = layers::Input({2});
   SymbolicTensor ids = layers::Input({1}, {.dtype = DType::i32});
-  SymbolicTensor merged = layers::Concatenate()(
-      {layers::Dense(2)(features), layers::Flatten()(layers::Embedding(4, 2)(ids))});
+  SymbolicTensor merged =
+      layers::Concatenate()({layers::Dense(2)(features), layers::Flatten()(layers::Embedding(4, 2)(ids))});
   Model m({features, ids}, {layers::Dense(1)(merged)});
   const Tensor f = from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});
   const Tensor i = from_vector(std::vector<int32_t>{3, 1}, {2, 1});
   const std::vector<float> want = m({f, i})[0].to_vector<float>();
   EXPECT_EQ(m({ops::cast(f, DType::u8), ops::cast(i, DType::f32)})[0].to_vector<float>(), want);
-  EXPECT_EQ(m.predict_outputs({ops::cast(f, DType::i64), ops::cast(i, DType::i64)}, {.verbose = 0})[0].to_vector<float>(),
-            want);
+  EXPECT_EQ(
+      m.predict_outputs({ops::cast(f, DType::i64), ops::cast(i, DType::i64)}, {.verbose = 0})[0].to_vector<float>(),
+      want);
 }
 
 TEST(InputDtypes, ModelsWithoutAnInputLayerTakeIntegersToo) {
@@ -89,7 +92,8 @@ TEST(InputDtypes, ModelsWithoutAnInputLayerTakeIntegersToo) {
   m.compile({.optimizer = "sgd", .loss = "mse"});
   const Tensor y = ops::sum(ops::cast(x, DType::f32), {1}, true) / 255.0;
   m.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0});
-  EXPECT_EQ(m.predict(x, {.verbose = 0}).to_vector<float>(), m.predict(ops::cast(x, DType::f32), {.verbose = 0}).to_vector<float>());
+  EXPECT_EQ(m.predict(x, {.verbose = 0}).to_vector<float>(),
+            m.predict(ops::cast(x, DType::f32), {.verbose = 0}).to_vector<float>());
 }
 
 TEST(OnBatch, SeveralInputsAndOutputsMatchFitOnOneBatch) {
@@ -97,15 +101,18 @@ TEST(OnBatch, SeveralInputsAndOutputsMatchFitOnOneBatch) {
     random::set_seed(8);
     SymbolicTensor a = layers::Input({3}), b = layers::Input({2});
     SymbolicTensor h = layers::Concatenate()({layers::Dense(4, "relu")(a), layers::Dense(4, "relu")(b)});
-    Model m({a, b}, {layers::Dense(1, {.name = "reg"})(h), layers::Dense(2, {.activation = "softmax", .name = "cls"})(h)});
+    Model m({a, b},
+            {layers::Dense(1, {.name = "reg"})(h), layers::Dense(2, {.activation = "softmax", .name = "cls"})(h)});
     m.compile({.optimizer = "adam", .loss = {"mse", "sparse_categorical_crossentropy"}});
     return m;
   };
-  const Tensor xa = random::normal({6, 3}, 0.0, 1.0, DType::f32, 1), xb = random::normal({6, 2}, 0.0, 1.0, DType::f32, 2);
+  const Tensor xa = random::normal({6, 3}, 0.0, 1.0, DType::f32, 1),
+               xb = random::normal({6, 2}, 0.0, 1.0, DType::f32, 2);
   const Tensor y_reg = random::normal({6, 1}, 0.0, 1.0, DType::f32, 3);
   const Tensor y_cls = from_vector(std::vector<int32_t>{0, 1, 1, 0, 1, 0}, {6});
   Model by_fit = make();
-  const History h = by_fit.fit({xa, xb}, {y_reg, y_cls}, {.batch_size = 6, .epochs = 1, .verbose = 0, .shuffle = false});
+  const History h =
+      by_fit.fit({xa, xb}, {y_reg, y_cls}, {.batch_size = 6, .epochs = 1, .verbose = 0, .shuffle = false});
   Model by_batch = make();
   const std::map<std::string, double> logs = by_batch.train_on_batch({xa, xb}, {y_reg, y_cls});
   EXPECT_NEAR(logs.at("loss"), h.history.at("loss")[0], 1e-6);

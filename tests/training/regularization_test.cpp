@@ -87,8 +87,8 @@ struct HandRun {
   std::vector<double> losses;
   std::vector<double> w;
 };
-HandRun by_hand(const std::vector<std::vector<double>>& x, const std::vector<double>& y, std::vector<double> w, double l2,
-                double a2, bool non_neg, double lr, int steps) {
+HandRun by_hand(const std::vector<std::vector<double>>& x, const std::vector<double>& y, std::vector<double> w,
+                double l2, double a2, bool non_neg, double lr, int steps) {
   HandRun r;
   const double n = static_cast<double>(x.size());
   for (int s = 0; s < steps; ++s) {
@@ -164,7 +164,8 @@ TEST(TrainingWithRegularizers, EvaluateIncludesThePenalty) {
 }
 
 TEST(TrainingWithRegularizers, MaxNormHoldsAfterEveryUpdate) {
-  Sequential model({layers::Input({6}), layers::Dense(4, {.kernel_constraint = constraints::MaxNorm({.max_value = 0.3})})});
+  Sequential model(
+      {layers::Input({6}), layers::Dense(4, {.kernel_constraint = constraints::MaxNorm({.max_value = 0.3})})});
   model.compile({.optimizer = optimizers::SGD({.learning_rate = 0.5}), .loss = "mse"});
   const Tensor x = random::normal({32, 6}, 0.0, 1.0, DType::f32, 5);
   const Tensor y = random::normal({32, 4}, 0.0, 3.0, DType::f32, 6);
@@ -190,8 +191,10 @@ TEST(RegularizerConfigs, DenseAndConvRoundTripThroughSerialize) {
   EXPECT_EQ(copy->get_config(), config);
   EXPECT_EQ(copy->activity_regularizer().class_name(), "L1");
 
-  layers::Conv2D conv(2, {3, 3}, {.kernel_regularizer = "l2", .activity_regularizer = "l1",
-                                  .kernel_constraint = constraints::MaxNorm({.axis = {0, 1, 2}})});
+  layers::Conv2D conv(2, {3, 3},
+                      {.kernel_regularizer = "l2",
+                       .activity_regularizer = "l1",
+                       .kernel_constraint = constraints::MaxNorm({.axis = {0, 1, 2}})});
   const nlohmann::json conv_config = conv->get_config();
   EXPECT_EQ(layers::deserialize(layers::serialize(conv))->get_config(), conv_config);
   EXPECT_EQ(conv_config.at("kernel_constraint").at("config").at("axis"), nlohmann::json::parse("[0, 1, 2]"));
@@ -280,11 +283,11 @@ TEST(RecurrentAndNormalizationPenalties, EachWeightHasItsOwn) {
   EXPECT_EQ(config.at("recurrent_constraint").at("class_name"), "MaxNorm");
   EXPECT_EQ(layers::deserialize(layers::serialize(lstm))->get_config(), config);
 
-  layers::BatchNormalization bn({.beta_regularizer = regularizers::L1(0.5), .gamma_regularizer = "l2",
-                                 .beta_constraint = constraints::NonNeg()});
+  layers::BatchNormalization bn(
+      {.beta_regularizer = regularizers::L1(0.5), .gamma_regularizer = "l2", .beta_constraint = constraints::NonNeg()});
   bn(ones({4, 3}));
   const std::vector<Tensor> bn_losses = bn->losses();
-  ASSERT_EQ(bn_losses.size(), 2u);                   // gamma (ones): 0.01 · 3; beta (zeros): 0
+  ASSERT_EQ(bn_losses.size(), 2u);  // gamma (ones): 0.01 · 3; beta (zeros): 0
   EXPECT_NEAR(value_of(bn_losses[0]), 0.03, 1e-7);
   EXPECT_NEAR(value_of(bn_losses[1]), 0.0, 1e-7);
   EXPECT_EQ(layers::deserialize(layers::serialize(bn))->get_config(), bn->get_config());

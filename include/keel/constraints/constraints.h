@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-#include <nlohmann/json_fwd.hpp>
 #include "keel/core/tensor.h"
 
 namespace keel {

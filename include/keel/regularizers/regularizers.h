@@ -7,8 +7,8 @@
 #pragma once
 #include <functional>
 #include <memory>
-#include <string>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 #include "keel/core/tensor.h"
 
 namespace keel {
