@@ -640,10 +640,9 @@ TEST_F(WeightsMalformed, WrongDtypeAndLayoutNameTheFileAndTheObject) {
 
 // --- atomic replacement ---
 
-// tests/io/bad_files/dataset_without_storage.weights.h5 is an input the fuzz tool found: a mutated layout
-// message leaves /optimizer/vars/3 with no stored bytes, and HDF5 1.10's H5Dread then copied out of bounds
-// (a segmentation fault). The model is fuzz_readers' seed model, whose variables the file matches.
-TEST(WeightsFuzzFindings, DatasetWhoseStorageDisagreesWithItsShapeIsAValueError) {
+// The model of tools/fuzz's weights target (tools/fuzz/seed_model.h), with Adam's slots built, whose
+// variables the fuzz findings below match.
+Model fuzz_seed_model() {
   naming::reset_names();
   auto x = layers::Input({6, 4});
   auto a = layers::Flatten()(layers::BatchNormalization()(layers::Dense(3, "relu")(x)));
@@ -651,6 +650,14 @@ TEST(WeightsFuzzFindings, DatasetWhoseStorageDisagreesWithItsShapeIsAValueError)
   Model m(x, layers::Dense(1, "sigmoid")(layers::Concatenate()({a, b})));
   m.compile({.optimizer = "adam", .loss = "binary_crossentropy"});
   m.train_on_batch(random::normal({4, 6, 4}), ones({4, 1}));
+  return m;
+}
+
+// tests/io/bad_files/dataset_without_storage.weights.h5 is an input the fuzz tool found: a mutated layout
+// message leaves /optimizer/vars/3 with no stored bytes, and HDF5 1.10's H5Dread then copied out of bounds
+// (a segmentation fault). The model is fuzz_readers' seed model, whose variables the file matches.
+TEST(WeightsFuzzFindings, DatasetWhoseStorageDisagreesWithItsShapeIsAValueError) {
+  Model m = fuzz_seed_model();
   testing::expect_error<ValueError>(
       [&] { m.load_weights(std::string(KEEL_TEST_DATA_DIR) + "/io/bad_files/dataset_without_storage.weights.h5"); },
       "dataset '/optimizer/vars/3'", "stores 0 bytes where its shape and type need 48");
@@ -694,13 +701,7 @@ TEST(WeightsFuzzFindings, FileThatMakesLibhdf5AllocateGigabytesIsAValueError) {
   // nothing there; scripts/fuzz checks this input under ASan through libFuzzer's own allocation limit.
   GTEST_SKIP() << "the probe's memory bound is meaningless under AddressSanitizer";
 #endif
-  naming::reset_names();
-  auto x = layers::Input({6, 4});
-  auto a = layers::Flatten()(layers::BatchNormalization()(layers::Dense(3, "relu")(x)));
-  auto b = layers::LSTM(3)(x);
-  Model m(x, layers::Dense(1, "sigmoid")(layers::Concatenate()({a, b})));
-  m.compile({.optimizer = "adam", .loss = "binary_crossentropy"});
-  m.train_on_batch(random::normal({4, 6, 4}), ones({4, 1}));  // the fuzz target's model has Adam's slots too
+  Model m = fuzz_seed_model();
   const std::string path = std::string(KEEL_TEST_DATA_DIR) + "/io/bad_files/libhdf5_allocates_4gib.weights.h5";
   const int64_t before = keel::testing::peak_rss_bytes();
   testing::expect_error<ValueError>([&] { m.load_weights(path); }, "Invalid weights file",
