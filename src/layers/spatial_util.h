@@ -57,8 +57,8 @@ inline std::string standardize_data_format(const std::string& data_format, const
              "data_format=\"",
              data_format, "\"");
   KEEL_CHECK(f == "channels_last" || allow_channels_first, UnimplementedError, who,
-             ": data_format=\"channels_first\" is not implemented for this layer; it takes channels_last inputs "
-             "(batch, *spatial, channels)");
+             ": Keel supports data_format=\"channels_first\" only on Conv1D/Conv2D and the poolings; this layer "
+             "takes channels_last inputs (batch, *spatial, channels)");
   return f;
 }
 
