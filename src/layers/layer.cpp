@@ -6,7 +6,6 @@
 
 #include "keel/core/naming.h"
 #include "keel/ops/elementwise.h"
-#include "keel/ops/reduction.h"
 
 namespace keel {
 
