@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keel/ops/elementwise.h"
+#include "keel/ops/manipulation.h"
 #include "keel/ops/nn.h"
 #include "layers/config_util.h"
 
@@ -11,7 +12,9 @@ namespace keel::layers {
 // --- Activation ---
 
 ActivationImpl::ActivationImpl(ActivationFn activation, ActivationOptions options)
-    : UnaryLayer("Activation", std::move(options.name)), activation_(std::move(activation)) {}
+    : UnaryLayer("Activation", std::move(options.name)), activation_(std::move(activation)) {
+  set_supports_masking(true);
+}
 
 Tensor ActivationImpl::call(const Tensor& x, const CallContext&) { return activation_(x); }
 
@@ -46,6 +49,7 @@ Tensor relu_general(const Tensor& x, double negative_slope, std::optional<double
 }  // namespace
 
 ReLUImpl::ReLUImpl(ReLUOptions options) : UnaryLayer("ReLU", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
   KEEL_CHECK(!options_.max_value || *options_.max_value >= 0.0, ValueError,
              "max_value of a ReLU layer cannot be a negative value. Received: max_value=", *options_.max_value);
   KEEL_CHECK(
@@ -81,6 +85,7 @@ KEEL_REGISTER_LAYER("ReLU", [](const nlohmann::json& c) -> LayerHandle {
 
 LeakyReLUImpl::LeakyReLUImpl(LeakyReLUOptions options)
     : UnaryLayer("LeakyReLU", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
   KEEL_CHECK(options_.negative_slope >= 0.0, ValueError,
              "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. Expected a float. "
              "Received: negative_slope=",
@@ -105,7 +110,9 @@ KEEL_REGISTER_LAYER("LeakyReLU", [](const nlohmann::json& c) -> LayerHandle {
 
 // --- Softmax ---
 
-SoftmaxImpl::SoftmaxImpl(SoftmaxOptions options) : UnaryLayer("Softmax", options.name), options_(std::move(options)) {}
+SoftmaxImpl::SoftmaxImpl(SoftmaxOptions options) : UnaryLayer("Softmax", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
+}
 
 void SoftmaxImpl::build(const Shape& input_shape) {
   const auto rank = static_cast<int64_t>(input_shape.size());
@@ -114,7 +121,20 @@ void SoftmaxImpl::build(const Shape& input_shape) {
   UnaryLayer::build(input_shape);
 }
 
-Tensor SoftmaxImpl::call(const Tensor& x, const CallContext&) { return ops::softmax(x, options_.axis); }
+Tensor SoftmaxImpl::call(const Tensor& x, const CallContext& ctx) {
+  const Tensor mask = ctx.mask();
+  if (!mask.defined()) return ops::softmax(x, options_.axis);
+  // Keras's Softmax(x, mask): masked positions get a large negative logit (-1e9) and probability 0. A mask
+  // of the input's leading axes covers every position under it.
+  Tensor keep = ops::cast(mask, x.dtype());
+  if (keep.ndim() < x.ndim()) {
+    Shape s = keep.shape();
+    s.resize(x.shape().size(), 1);
+    keep = ops::reshape(keep, s);
+  }
+  const Tensor y = ops::softmax(x + (1.0 - keep) * -1e9, options_.axis);
+  return y * keep;
+}
 
 nlohmann::json SoftmaxImpl::get_config() const {
   nlohmann::json c = Layer::get_config();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <tuple>
 #include <utility>
 
 #include "keel/ops/elementwise.h"
@@ -118,6 +119,7 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t num_heads, int64_t key_di
       value_dim_(options.value_dim.value_or(key_dim)),
       options_(std::move(options)) {
   expected_inputs_ = std::nullopt;
+  set_supports_masking(true);
   KEEL_CHECK(num_heads > 0, ValueError,
              "MultiHeadAttention: `num_heads` must be a positive integer. Received: num_heads=", num_heads);
   KEEL_CHECK(key_dim > 0, ValueError,
@@ -193,7 +195,20 @@ void MultiHeadAttentionImpl::build(const std::vector<Shape>& input_shapes) {
 std::vector<Tensor> MultiHeadAttentionImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
   KEEL_CHECK(inputs.size() == 2 || inputs.size() == 3, ValueError, "Layer \"", name(),
              "\" expects inputs {query, value} or {query, value, key}, but it received ", inputs.size(), " inputs");
-  return {compute(inputs[0], inputs[1], inputs.size() == 3 ? inputs[2] : inputs[1], Tensor(), ctx.training).output};
+  if (ctx.masks.empty())
+    return {compute(inputs[0], inputs[1], inputs.size() == 3 ? inputs[2] : inputs[1], Tensor(), ctx.training).output};
+  return {attend(inputs[0], inputs[1],
+                 {.key = inputs.size() == 3 ? inputs[2] : Tensor(),
+                  .query_mask = ctx.mask(0),
+                  .value_mask = ctx.mask(1),
+                  .key_mask = ctx.mask(2),
+                  .training = ctx.training})
+              .output};
+}
+
+std::vector<Tensor> MultiHeadAttentionImpl::compute_mask(const std::vector<Tensor>&,
+                                                         const std::vector<Tensor>& masks) const {
+  return {masks.empty() ? Tensor() : masks[0]};
 }
 
 AttentionResult MultiHeadAttentionImpl::attend(const Tensor& query, const Tensor& value, const AttendOptions& o) {
@@ -212,7 +227,8 @@ AttentionResult MultiHeadAttentionImpl::attend(const Tensor& query, const Tensor
                input_spec_[i].axes.at(-1), ", but received input with shape ", shape_str(shapes[i]));
 
   Tensor mask;
-  if (o.attention_mask.defined() || o.use_causal_mask) {
+  const bool padding = o.query_mask.defined() || o.value_mask.defined() || o.key_mask.defined();
+  if (o.attention_mask.defined() || o.use_causal_mask || padding) {
     KEEL_CHECK(query.ndim() == 3, UnimplementedError, "Layer \"", name(),
                "\": attention masks are implemented for rank-3 inputs (batch, time, features) only; query has shape ",
                shape_str(query.shape()));
@@ -223,6 +239,19 @@ AttentionResult MultiHeadAttentionImpl::attend(const Tensor& query, const Tensor
                  name(), "\": attention_mask must have shape (", batch, ", ", tq, ", ", tv, "); received ",
                  shape_str(ms));
       mask = ops::cast(ops::not_equal(o.attention_mask, zeros({}, o.attention_mask.dtype())), DType::f32);
+    }
+    // The inputs' masks: query position i may attend key position j when both are kept.
+    auto kept = [&](const Tensor& m, const char* what, int64_t steps, int64_t axis) {
+      KEEL_CHECK(m.shape() == (Shape{batch, steps}), ShapeError, "Layer \"", name(), "\": ", what, " must have shape (",
+                 batch, ", ", steps, "); received ", shape_str(m.shape()));
+      return ops::expand_dims(ops::cast(m, DType::f32), axis);
+    };
+    for (const auto& [m, what, steps, axis] : {std::tuple{o.query_mask, "query_mask", tq, int64_t{-1}},
+                                               std::tuple{o.value_mask, "value_mask", tv, int64_t{-2}},
+                                               std::tuple{o.key_mask, "key_mask", tv, int64_t{-2}}}) {
+      if (!m.defined()) continue;
+      const Tensor k = kept(m, what, steps, axis);
+      mask = mask.defined() ? mask * k : k;
     }
     if (o.use_causal_mask) {
       // Query position i may attend to key positions j <= i (Keras's _compute_causal_mask).

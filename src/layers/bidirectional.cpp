@@ -37,6 +37,7 @@ std::shared_ptr<RNNImpl> rnn_copy(const LayerHandle& layer, const std::string& n
 
 BidirectionalImpl::BidirectionalImpl(const LayerHandle& layer, BidirectionalOptions options)
     : Layer("Bidirectional", options.name), merge_mode_(options.merge_mode) {
+  set_supports_masking(true);
   as_rnn(layer, "layer");
   const std::string mode = merge_mode_.value_or("None");
   KEEL_CHECK(!merge_mode_ || mode == "concat" || mode == "sum" || mode == "mul" || mode == "ave", ValueError,
@@ -60,6 +61,9 @@ BidirectionalImpl::BidirectionalImpl(const LayerHandle& layer, BidirectionalOpti
   check_same("stateful", forward_->loop_options().stateful, backward_->loop_options().stateful);
   check_same("return_sequences", forward_->return_sequences(), backward_->return_sequences());
   check_same("return_state", forward_->return_state(), backward_->return_state());
+  // Keras forces both halves to zero their masked outputs when they return sequences.
+  forward_->set_zero_output_for_mask(forward_->return_sequences());
+  backward_->set_zero_output_for_mask(backward_->return_sequences());
   input_spec_ = {detail::rank_spec(3)};
   track(forward_, "forward_layer");
   track(backward_, "backward_layer");
@@ -110,6 +114,14 @@ std::vector<Shape> BidirectionalImpl::compute_output_shape(const std::vector<Sha
   }
   if (forward_->return_state())
     for (int direction = 0; direction < 2; ++direction) out.insert(out.end(), f.begin() + 1, f.end());
+  return out;
+}
+
+std::vector<Tensor> BidirectionalImpl::compute_mask(const std::vector<Tensor>& inputs,
+                                                    const std::vector<Tensor>& masks) const {
+  const Tensor mask = forward_->return_sequences() && !masks.empty() ? masks[0] : Tensor();
+  std::vector<Tensor> out(merge_mode_ ? 1 : 2, mask);
+  out.resize(compute_output_shape({inputs[0].shape()}).size());  // the states: none
   return out;
 }
 

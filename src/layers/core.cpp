@@ -69,6 +69,7 @@ KEEL_REGISTER_LAYER("InputLayer", [](const nlohmann::json& c) -> LayerHandle {
 
 DenseImpl::DenseImpl(int64_t units, DenseOptions options)
     : UnaryLayer("Dense", options.name), units_(units), options_(std::move(options)) {
+  set_supports_masking(true);
   KEEL_CHECK(units > 0, ValueError, "Received an invalid value for `units`, expected a positive integer. Received: units=",
              units);
   set_activity_regularizer(options_.activity_regularizer);

@@ -17,8 +17,7 @@ EmbeddingImpl::EmbeddingImpl(int64_t input_dim, int64_t output_dim, EmbeddingOpt
   KEEL_CHECK(input_dim > 0 && output_dim > 0, ValueError,
              "Both `input_dim` and `output_dim` should be positive, received input_dim=", input_dim,
              " and output_dim=", output_dim);
-  KEEL_CHECK(!options_.mask_zero, UnimplementedError, "Layer \"", name(),
-             "\" (Embedding): mask_zero=true is not supported: masks are not supported yet");
+  set_supports_masking(options_.mask_zero);
   set_activity_regularizer(options_.activity_regularizer);
 }
 
@@ -42,6 +41,12 @@ Tensor EmbeddingImpl::call(const Tensor& x, const CallContext&) {
     }
   }
   return ops::take(embeddings_.value(), ids, 0);
+}
+
+Tensor EmbeddingImpl::compute_mask(const Tensor& x, const Tensor&) const {
+  // Keras: id 0 is padding when mask_zero (the mask replaces any incoming one).
+  if (!options_.mask_zero) return Tensor();
+  return ops::not_equal(x, zeros({}, x.dtype(), x.device()));
 }
 
 Shape EmbeddingImpl::compute_output_shape(const Shape& input_shape) const {

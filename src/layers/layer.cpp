@@ -1,5 +1,6 @@
 #include "keel/layers/layer.h"
 
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -102,10 +103,38 @@ void Layer::check_inputs(const std::vector<Shape>& shapes) const {
 }
 
 std::vector<Tensor> Layer::operator()(const std::vector<Tensor>& inputs, bool training) {
+  return call_with_masks(inputs, {}, training).outputs;
+}
+
+std::vector<Tensor> Layer::operator()(const std::vector<Tensor>& inputs, const CallOptions& options) {
+  return call_with_masks(inputs, options.mask.tensors(), options.training).outputs;
+}
+
+Tensor Layer::operator()(const Tensor& x, const CallOptions& options) {
+  std::vector<Tensor> out = (*this)(std::vector<Tensor>{x}, options);
+  KEEL_CHECK(out.size() == 1, ValueError, "Layer \"", name_, "\" returns ", out.size(),
+             " outputs; call it with a list of inputs to get them all");
+  return out[0];
+}
+
+MaskedOutputs Layer::call_with_masks(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks,
+                                     bool training) {
   std::vector<Shape> shapes;
   for (const auto& t : inputs) {
     KEEL_CHECK(t.defined(), ValueError, "Layer \"", name_, "\" received an undefined tensor");
     shapes.push_back(t.shape());
+  }
+  KEEL_CHECK(masks.size() <= inputs.size(), ValueError, "Layer \"", name_, "\" received ", masks.size(), " masks for ",
+             inputs.size(), " input(s)");
+  bool any_mask = false;
+  for (size_t i = 0; i < masks.size(); ++i) {
+    if (!masks[i].defined()) continue;
+    any_mask = true;
+    const Shape& ms = masks[i].shape();
+    const Shape& xs = shapes[i];
+    KEEL_CHECK(!ms.empty() && ms.size() <= xs.size() && ms[0] == xs[0], ShapeError, "Layer \"", name_,
+               "\": the mask of input ", i, " has shape ", shape_str(ms), ", which does not fit the input's shape ",
+               shape_str(xs), " (a mask has the batch axis first and at most the input's rank)");
   }
   if (!built_) {
     check_inputs(shapes);
@@ -117,21 +146,50 @@ std::vector<Tensor> Layer::operator()(const std::vector<Tensor>& inputs, bool tr
     Depth() { ++t_layer_call_depth; }
     ~Depth() { --t_layer_call_depth; }
   };
-  std::vector<Tensor> outputs;
+  MaskedOutputs result;
   {
     Depth depth;
-    outputs = call(inputs, CallContext{.training = training});
+    CallContext ctx{.training = training};
+    if (any_mask) {
+      ctx.masks = masks;
+      // Masks are boolean, whatever the caller passed (Keras casts them where it reads them).
+      for (Tensor& m : ctx.masks)
+        if (m.defined() && m.dtype() != DType::b8) m = ops::not_equal(m, zeros({}, m.dtype(), m.device()));
+    }
+    result = call_and_compute_mask(inputs, ctx);
   }
+  if (any_mask && !supports_masking_ && !warned_mask_dropped_) {
+    warned_mask_dropped_ = true;
+    std::cerr << "UserWarning: Layer '" << name_ << "' (of type " << class_name_
+              << ") was passed an input with a mask attached to it. However, this layer does not support masking and "
+                 "will therefore destroy the mask information. Downstream layers will not see the mask.\n";
+  }
+  result.masks.resize(result.outputs.size());
   if (activity_regularizer_) {
     // Keras divides by the batch size (divide_no_nan: an empty batch adds 0) so the strength does not
     // depend on it.
-    for (const Tensor& y : outputs) {
+    for (const Tensor& y : result.outputs) {
       Tensor penalty = activity_regularizer_(y);
       if (y.ndim() > 0) penalty = y.shape()[0] > 0 ? penalty / static_cast<double>(y.shape()[0]) : penalty * 0.0;
       add_loss(penalty);
     }
   }
-  return outputs;
+  return result;
+}
+
+MaskedOutputs Layer::call_and_compute_mask(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  MaskedOutputs result{call(inputs, ctx), {}};
+  bool any_mask = false;
+  for (const Tensor& m : ctx.masks) any_mask = any_mask || m.defined();
+  // Keras computes output masks only from an input mask (compute_mask(inputs, None) is None by default);
+  // layers that make masks (Embedding, Masking) do it from none.
+  if (supports_masking_) result.masks = compute_mask(inputs, any_mask ? ctx.masks : std::vector<Tensor>(inputs.size()));
+  result.masks.resize(result.outputs.size());
+  return result;
+}
+
+std::vector<Tensor> Layer::compute_mask(const std::vector<Tensor>&, const std::vector<Tensor>& masks) const {
+  return masks;
 }
 
 void Layer::add_loss(const Tensor& loss) {
@@ -309,6 +367,11 @@ std::vector<Shape> UnaryLayer::compute_output_shape(const std::vector<Shape>& in
   return {compute_output_shape(input_shapes.at(0))};
 }
 
+std::vector<Tensor> UnaryLayer::compute_mask(const std::vector<Tensor>& inputs,
+                                             const std::vector<Tensor>& masks) const {
+  return {compute_mask(inputs.at(0), masks.empty() ? Tensor() : masks[0])};
+}
+
 // --- LayerHandle ---
 
 SymbolicTensor LayerHandle::operator()(const SymbolicTensor& x) const {
@@ -326,6 +389,12 @@ Tensor LayerHandle::operator()(const Tensor& x, bool training) const { return (*
 
 std::vector<Tensor> LayerHandle::operator()(const std::vector<Tensor>& xs, bool training) const {
   return (*layer_)(xs, training);
+}
+
+Tensor LayerHandle::operator()(const Tensor& x, const CallOptions& options) const { return (*layer_)(x, options); }
+
+std::vector<Tensor> LayerHandle::operator()(const std::vector<Tensor>& xs, const CallOptions& options) const {
+  return (*layer_)(xs, options);
 }
 
 std::vector<SymbolicTensor> LayerHandle::call_symbolic(const std::vector<SymbolicTensor>& xs) const {

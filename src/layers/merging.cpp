@@ -7,6 +7,7 @@
 
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
+#include "keel/ops/reduction.h"
 #include "layers/config_util.h"
 
 namespace keel::layers {
@@ -40,6 +41,7 @@ DType promoted(const std::vector<DType>& dtypes) {
 // --- elementwise merges ---
 
 MergeImpl::MergeImpl(std::string class_name, std::string name) : Layer(std::move(class_name), std::move(name)) {
+  set_supports_masking(true);
   expected_inputs_ = std::nullopt;
 }
 
@@ -160,8 +162,16 @@ KEEL_REGISTER_LAYER("Average", merge_from_config<Average>);
 
 // --- Concatenate ---
 
+std::vector<Tensor> MergeImpl::compute_mask(const std::vector<Tensor>&, const std::vector<Tensor>& masks) const {
+  Tensor out;
+  for (const Tensor& m : masks)
+    if (m.defined()) out = out.defined() ? ops::logical_and(out, m) : m;
+  return {out};
+}
+
 ConcatenateImpl::ConcatenateImpl(ConcatenateOptions options)
     : Layer("Concatenate", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
   expected_inputs_ = std::nullopt;
 }
 
@@ -195,6 +205,28 @@ std::vector<Shape> ConcatenateImpl::compute_output_shape(const std::vector<Shape
 void ConcatenateImpl::build(const std::vector<Shape>& input_shapes) {
   compute_output_shape(input_shapes);  // validation only
   Layer::build(input_shapes);
+}
+
+std::vector<Tensor> ConcatenateImpl::compute_mask(const std::vector<Tensor>& inputs,
+                                                  const std::vector<Tensor>& masks) const {
+  bool any = false;
+  for (const Tensor& m : masks) any = any || m.defined();
+  if (!any) return {Tensor()};
+  // Worked in float32 (1 = kept): an unmasked input counts as all kept; a mask of the leading axes covers
+  // the input's last axis.
+  std::vector<Tensor> parts;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& x = inputs[i];
+    const Tensor m = i < masks.size() ? masks[i] : Tensor();
+    if (!m.defined())
+      parts.push_back(ones(x.shape(), DType::f32, x.device()));
+    else if (m.ndim() < x.ndim())
+      parts.push_back(ops::broadcast_to(ops::expand_dims(ops::cast(m, DType::f32), -1), x.shape()));
+    else
+      parts.push_back(ops::cast(m, DType::f32));
+  }
+  const Tensor joined = ops::concatenate(parts, options_.axis);
+  return {ops::greater(ops::max(joined, {-1}), zeros({}, DType::f32, joined.device()))};
 }
 
 std::vector<Tensor> ConcatenateImpl::call(const std::vector<Tensor>& inputs, const CallContext&) {

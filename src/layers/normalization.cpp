@@ -7,6 +7,7 @@
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
 #include "keel/ops/nn.h"
+#include "keel/ops/reduction.h"
 #include "layers/config_util.h"
 
 namespace keel::layers {
@@ -37,6 +38,7 @@ BatchNormalizationImpl::BatchNormalizationImpl(BatchNormalizationOptions options
     : UnaryLayer("BatchNormalization", options.name), options_(std::move(options)) {
   KEEL_CHECK(options_.epsilon >= 0, ValueError, "Layer \"", name(),
              "\": epsilon must be >= 0, received epsilon=", options_.epsilon);
+  set_supports_masking(true);
 }
 
 void BatchNormalizationImpl::build(const Shape& input_shape) {
@@ -62,6 +64,30 @@ void BatchNormalizationImpl::build(const Shape& input_shape) {
   UnaryLayer::build(input_shape);
 }
 
+namespace {
+// Keras's _moments(inputs, mask): the statistics over the kept positions only, Σ(m·x) / (Σm + 1e-7), for a
+// mask of every axis but the channels (last).
+ops::BatchNormTrainResult masked_batch_norm_train(const Tensor& x, const Tensor& mask, const Tensor& gamma,
+                                                  const Tensor& beta, int64_t axis, double epsilon,
+                                                  const std::string& layer) {
+  const int64_t rank = x.ndim();
+  KEEL_CHECK(mask.ndim() == rank - 1 && (axis == -1 || axis == rank - 1), UnimplementedError, "Layer \"", layer,
+             "\" (BatchNormalization): a mask is supported for the last axis with a mask of the other axes; received "
+             "input ",
+             shape_str(x.shape()), ", mask ", shape_str(mask.shape()), ", axis ", axis);
+  ops::Axes reduce;
+  for (int64_t a = 0; a < rank - 1; ++a) reduce.push_back(a);
+  const Tensor w = ops::expand_dims(ops::cast(mask, x.dtype()), -1);
+  const Tensor count = ops::sum(w, reduce) + 1e-7;
+  const Tensor mean = ops::sum(w * x, reduce) / count;
+  const Tensor variance = ops::sum(w * ops::square(w * x - mean), reduce) / count;
+  Tensor y = (x - mean) * ops::rsqrt(variance + epsilon);
+  if (gamma.defined()) y = y * gamma;  // scale=false / center=false leave them out
+  if (beta.defined()) y = y + beta;
+  return {y, mean, variance};
+}
+}  // namespace
+
 Tensor BatchNormalizationImpl::call(const Tensor& x, const CallContext& ctx) {
   const DType dtype = compute_dtype(x.dtype());
   const Tensor xc = ops::cast(x, dtype);
@@ -71,8 +97,12 @@ Tensor BatchNormalizationImpl::call(const Tensor& x, const CallContext& ctx) {
     KEEL_CHECK(!options_.synchronized || replicas_in_sync() == 1, UnimplementedError, "BatchNormalization '", name(),
                "': synchronized=true across ", replicas_in_sync(), " replicas is not implemented yet; use "
                "synchronized=false (per-replica batch statistics, Keras's default)");
+    const Tensor mask = ctx.mask();
     ops::BatchNormTrainResult r =
-        ops::batch_norm_train(xc, value_as(gamma_, dtype), value_as(beta_, dtype), options_.axis, options_.epsilon);
+        mask.defined() ? masked_batch_norm_train(xc, mask, value_as(gamma_, dtype), value_as(beta_, dtype),
+                                                 options_.axis, options_.epsilon, name())
+                       : ops::batch_norm_train(xc, value_as(gamma_, dtype), value_as(beta_, dtype), options_.axis,
+                                               options_.epsilon);
     NoGradGuard no_grad;
     const double m = options_.momentum;
     moving_mean_.assign(value_as(moving_mean_, dtype) * m + r.mean.detach() * (1.0 - m));
@@ -136,6 +166,7 @@ KEEL_REGISTER_LAYER("BatchNormalization", [](const nlohmann::json& c) -> LayerHa
 
 LayerNormalizationImpl::LayerNormalizationImpl(LayerNormalizationOptions options)
     : UnaryLayer("LayerNormalization", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
   KEEL_CHECK(!options_.axis.axes.empty(), ValueError, "Layer \"", name(),
              "\" (LayerNormalization): `axis` must name at least one axis");
   KEEL_CHECK(options_.epsilon >= 0, ValueError, "Layer \"", name(),

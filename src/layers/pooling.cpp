@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keel/ops/elementwise.h"
+#include "keel/ops/manipulation.h"
 #include "keel/ops/nn.h"
 #include "keel/ops/reduction.h"
 #include "layers/config_util.h"
@@ -128,6 +130,7 @@ GlobalPoolingImpl::GlobalPoolingImpl(std::string class_name, int rank, Mode mode
     : UnaryLayer(std::move(class_name), options.name), rank_(rank), mode_(mode), options_(std::move(options)) {
   options_.data_format =
       detail::standardize_data_format(options_.data_format, layer_label(*this), /*allow_channels_first=*/true);
+  set_supports_masking(rank_ == 1 && mode_ == Mode::kAverage);  // only GlobalAveragePooling1D in Keras
 }
 
 void GlobalPoolingImpl::build(const Shape& input_shape) {
@@ -136,9 +139,14 @@ void GlobalPoolingImpl::build(const Shape& input_shape) {
   UnaryLayer::build(input_shape);
 }
 
-Tensor GlobalPoolingImpl::call(const Tensor& x, const CallContext&) {
+Tensor GlobalPoolingImpl::call(const Tensor& x, const CallContext& ctx) {
   const bool first = options_.data_format == "channels_first";
   const ops::Axes axes = rank_ == 1 ? ops::Axes{first ? 2 : 1} : (first ? ops::Axes{2, 3} : ops::Axes{1, 2});
+  if (const Tensor mask = ctx.mask(); mask.defined() && supports_masking()) {
+    // Σ(x·m) / Σm over the steps (keras/src/layers/pooling/global_average_pooling1d.py).
+    const Tensor m = ops::expand_dims(ops::cast(mask, x.dtype()), first ? 1 : 2);
+    return ops::sum(x * m, axes, options_.keepdims) / ops::sum(m, axes, options_.keepdims);
+  }
   return mode_ == Mode::kMax ? ops::max(x, axes, options_.keepdims) : ops::mean(x, axes, options_.keepdims);
 }
 

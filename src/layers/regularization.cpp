@@ -10,6 +10,7 @@ namespace keel::layers {
 
 DropoutImpl::DropoutImpl(double rate, DropoutOptions options)
     : UnaryLayer("Dropout", options.name), rate_(rate), options_(std::move(options)) {
+  set_supports_masking(true);
   KEEL_CHECK(
       rate >= 0.0 && rate <= 1.0, ValueError,
       "Invalid value received for argument `rate`. Expected a float value between 0 and 1. Received: rate=", rate);
@@ -87,6 +88,7 @@ KEEL_REGISTER_LAYER("Dropout", [](const nlohmann::json& c) -> LayerHandle {
 
 ActivityRegularizationImpl::ActivityRegularizationImpl(ActivityRegularizationOptions options)
     : UnaryLayer("ActivityRegularization", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
   set_activity_regularizer(regularizers::L1L2({.l1 = options_.l1, .l2 = options_.l2}));
 }
 

@@ -15,6 +15,7 @@ namespace keel::layers {
 
 RNNImpl::RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNLoopOptions loop, std::string name)
     : Layer(std::move(class_name), std::move(name)), cell_(std::move(cell)), loop_(loop) {
+  set_supports_masking(true);
   if (loop_.stateful)
     throw UnimplementedError(this->class_name() + " \"" + this->name() +
                              "\": stateful=true is not implemented in Keel; only stateful=false is supported");
@@ -67,14 +68,32 @@ std::vector<Tensor> RNNImpl::call(const std::vector<Tensor>& inputs, const CallC
       states[i] = inputs[i + 1];
     }
   }
+  // A mask (batch, timesteps): at a masked step the states keep their values and the output is the previous
+  // one (zeros before any, or always with zero_output_for_mask), as Keras's backend rnn.
+  const Tensor mask = ctx.mask(0);
+  KEEL_CHECK(!mask.defined() || mask.shape() == (Shape{batch, steps}), ShapeError, "Layer \"", name(),
+             "\": the mask must have shape (batch, timesteps) = ", shape_str(Shape{batch, steps}), ", received ",
+             shape_str(mask.defined() ? mask.shape() : Shape{}));
   std::vector<Tensor> outputs;
+  Tensor output;
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = loop_.go_backwards ? steps - 1 - k : k;
     const Tensor xt = ops::reshape(ops::slice_axis(projected, 1, t, t + 1), {batch, width});
-    states = cell_->step(xt, states);
-    if (loop_.return_sequences) outputs.push_back(states[0]);
+    std::vector<Tensor> next = cell_->step(xt, states);
+    if (mask.defined()) {
+      const Tensor kept = ops::reshape(ops::slice_axis(mask, 1, t, t + 1), {batch, 1});
+      const Tensor held = loop_.zero_output_for_mask || !output.defined()
+                              ? zeros(next[0].shape(), next[0].dtype(), next[0].device())
+                              : output;
+      output = ops::where(kept, next[0], held);
+      for (size_t i = 0; i < next.size(); ++i) next[i] = ops::where(kept, next[i], states[i]);
+    } else {
+      output = next[0];
+    }
+    states = std::move(next);
+    if (loop_.return_sequences) outputs.push_back(output);
   }
-  std::vector<Tensor> result{loop_.return_sequences ? ops::stack(outputs, 1) : states[0]};
+  std::vector<Tensor> result{loop_.return_sequences ? ops::stack(outputs, 1) : output};
   if (loop_.return_state) result.insert(result.end(), states.begin(), states.end());
   return result;
 }
@@ -90,6 +109,12 @@ std::vector<Shape> RNNImpl::compute_output_shape(const std::vector<Shape>& input
   return out;
 }
 
+std::vector<Tensor> RNNImpl::compute_mask(const std::vector<Tensor>&, const std::vector<Tensor>& masks) const {
+  std::vector<Tensor> out{loop_.return_sequences && !masks.empty() ? masks[0] : Tensor()};
+  if (loop_.return_state) out.resize(1 + cell_->state_count());
+  return out;
+}
+
 nlohmann::json RNNImpl::get_config() const {
   nlohmann::json c = cell_->get_config();
   const nlohmann::json base = Layer::get_config();
@@ -99,7 +124,7 @@ nlohmann::json RNNImpl::get_config() const {
   c["go_backwards"] = loop_.go_backwards;
   c["stateful"] = loop_.stateful;
   c["unroll"] = loop_.unroll;
-  c["zero_output_for_mask"] = false;
+  c["zero_output_for_mask"] = loop_.zero_output_for_mask;
   c["activity_regularizer"] = activity_regularizer().get_config();
   return c;
 }
@@ -118,7 +143,9 @@ SimpleRNNImpl::SimpleRNNImpl(int64_t units, SimpleRNNOptions o)
                                                                      .recurrent_dropout = o.recurrent_dropout,
                                                                      .name = "simple_rnn_cell"},
                                                 o)),
-              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll,
+                             o.zero_output_for_mask},
+              o.name) {
   set_activity_regularizer(o.activity_regularizer);
 }
 
@@ -136,7 +163,9 @@ LSTMImpl::LSTMImpl(int64_t units, LSTMOptions o)
                                                                 .recurrent_dropout = o.recurrent_dropout,
                                                                 .name = "lstm_cell"},
                                                 o)),
-              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll,
+                             o.zero_output_for_mask},
+              o.name) {
   set_activity_regularizer(o.activity_regularizer);
 }
 
@@ -154,7 +183,9 @@ GRUImpl::GRUImpl(int64_t units, GRUOptions o)
                                                                .reset_after = o.reset_after,
                                                                .name = "gru_cell"},
                                                 o)),
-              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll}, o.name) {
+              RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards, o.stateful, o.unroll,
+                             o.zero_output_for_mask},
+              o.name) {
   set_activity_regularizer(o.activity_regularizer);
 }
 
@@ -182,6 +213,7 @@ KEEL_REGISTER_LAYER("SimpleRNN", [](const nlohmann::json& c) -> LayerHandle {
                         .go_backwards = c.value("go_backwards", false),
                         .stateful = c.value("stateful", false),
                         .unroll = c.value("unroll", false),
+                        .zero_output_for_mask = c.value("zero_output_for_mask", false),
                         .name = detail::name_from(c)},
                     c)),
       c);
@@ -205,6 +237,7 @@ KEEL_REGISTER_LAYER("LSTM", [](const nlohmann::json& c) -> LayerHandle {
                            .go_backwards = c.value("go_backwards", false),
                            .stateful = c.value("stateful", false),
                            .unroll = c.value("unroll", false),
+                           .zero_output_for_mask = c.value("zero_output_for_mask", false),
                            .name = detail::name_from(c)},
                c)),
       c);
@@ -227,6 +260,7 @@ KEEL_REGISTER_LAYER("GRU", [](const nlohmann::json& c) -> LayerHandle {
                          .go_backwards = c.value("go_backwards", false),
                          .stateful = c.value("stateful", false),
                          .unroll = c.value("unroll", false),
+                         .zero_output_for_mask = c.value("zero_output_for_mask", false),
                          .reset_after = c.value("reset_after", true),
                          .name = detail::name_from(c)},
               c)),

@@ -47,14 +47,24 @@ Loss::~Loss() = default;
 
 Tensor Loss::mask(const Tensor&, const Tensor&) const { return Tensor(); }
 
-Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) const {
+Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
+                        const Tensor& y_pred_mask) const {
   KEEL_CHECK(y_true.defined() && y_pred.defined(), ValueError, "Loss \"", name_,
              "\": y_true and y_pred must both be defined tensors");
   KEEL_CHECK(is_floating(y_pred.dtype()), DTypeError, "Loss \"", name_, "\": y_pred must be floating point, got ",
              dtype_name(y_pred.dtype()));
   const Tensor pred = as_f32(y_pred);
   Tensor values = call(y_true, pred);
-  return reduce_weighted_values(values, sample_weight, mask(y_true, pred), reduction_);
+  // Keras ANDs the prediction's mask with the loss's own (in_mask & out_mask).
+  Tensor m = mask(y_true, pred);
+  if (y_pred_mask.defined()) {
+    const Tensor in = ops::cast(y_pred_mask.detach(), DType::f32);
+    KEEL_CHECK(in.shape() == values.shape(), ShapeError, "Loss \"", name_, "\": the prediction's mask has shape ",
+               shape_str(in.shape()), " but the per-element losses have shape ", shape_str(values.shape()),
+               " (a mask covers the prediction's axes but its last)");
+    m = m.defined() ? m * in : in;
+  }
+  return reduce_weighted_values(values, sample_weight, m, reduction_);
 }
 
 nlohmann::json Loss::get_config() const { return {{"name", name_}, {"reduction", reduction_}}; }
@@ -87,8 +97,8 @@ Tensor reduce_weighted_values(const Tensor& values, const Tensor& sample_weight,
     // Valid entries get weight total/valid and masked ones 0, so means run over valid entries only.
     Tensor m = as_f32(mask).detach();
     if (reduction == "mean" || reduction == "sum_over_batch_size") {
-      const double valid = ops::sum(m).item<double>();
-      m = m * (valid > 0 ? static_cast<double>(m.numel()) / valid : 0.0);
+      // Keras's total / (valid + epsilon), kept on the device (no host read, so compiled steps replay it).
+      m = m * (static_cast<double>(m.numel()) / (ops::sum(m) + 1e-7));
     }
     if (w.defined()) {
       auto [mm, ww] = squeeze_or_expand_to_same_rank(m, w);

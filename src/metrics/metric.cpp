@@ -27,6 +27,11 @@ size_t Metric::add_state(const std::string& name, const Shape& shape) {
   return states_.size() - 1;
 }
 
+void Metric::update_state_masked(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
+                                 const Tensor&) {
+  update_state(y_true, y_pred, sample_weight);
+}
+
 void Metric::reset_state() {
   for (State& s : states_) std::fill(s.values.begin(), s.values.end(), 0.0);
 }
@@ -168,6 +173,17 @@ MeanMetricWrapper::MeanMetricWrapper(std::string class_name, std::string name, F
     : Mean(std::move(class_name), std::move(name)), fn_(std::move(fn)) {
   KEEL_CHECK(fn_ != nullptr, ValueError, "MeanMetricWrapper \"", this->name(), "\": the function is empty");
   direction_ = direction;
+}
+
+void MeanMetricWrapper::update_state_masked(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
+                                            const Tensor& y_pred_mask) {
+  // keras/src/metrics/reduction_metrics.py applies the mask only `if sample_weight is not None and mask is
+  // not None` (apply_mask with reduction "sum": the weights times the mask, no rescaling).
+  if (!sample_weight.defined() || !y_pred_mask.defined()) return update_state(y_true, y_pred, sample_weight);
+  NoGradGuard no_grad;
+  const Tensor mask = ops::cast(y_pred_mask.detach(), DType::f32);
+  auto [m, w] = squeeze_or_expand_to_same_rank(mask, ops::cast(sample_weight.detach(), DType::f32));
+  update_state(y_true, y_pred, w * m);
 }
 
 void MeanMetricWrapper::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {

@@ -70,20 +70,38 @@ std::vector<LayerHandle> FunctionalImpl::layers() const {
 }
 
 std::vector<Tensor> FunctionalImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
-  std::map<std::pair<Node*, int>, Tensor> values;
+  return call_and_compute_mask(inputs, ctx).outputs;
+}
+
+MaskedOutputs FunctionalImpl::call_and_compute_mask(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  // Every value of the graph with its Keras mask (undefined: none), keyed by (node, output index).
+  std::map<std::pair<Node*, int>, Tensor> values, masks;
   // Keras converts each input to its Input's dtype first (integer or boolean arrays into a float32 model).
-  for (size_t i = 0; i < inputs_.size(); ++i)
+  for (size_t i = 0; i < inputs_.size(); ++i) {
     values[{inputs_[i].node.get(), 0}] =
         inputs[i].dtype() == inputs_[i].dtype ? inputs[i] : ops::cast(inputs[i], inputs_[i].dtype);
+    masks[{inputs_[i].node.get(), 0}] = ctx.mask(i);
+  }
   for (const auto& node : nodes_) {
     if (std::dynamic_pointer_cast<InputLayerImpl>(node->layer)) continue;
-    std::vector<Tensor> args;
-    for (const auto& in : node->inputs) args.push_back(values.at({in.node.get(), in.index}));
-    std::vector<Tensor> outs = (*node->layer)(args, ctx.training);
-    for (size_t k = 0; k < outs.size(); ++k) values[{node.get(), static_cast<int>(k)}] = outs[k];
+    std::vector<Tensor> args, arg_masks;
+    bool any_mask = false;
+    for (const auto& in : node->inputs) {
+      args.push_back(values.at({in.node.get(), in.index}));
+      arg_masks.push_back(masks[{in.node.get(), in.index}]);
+      any_mask = any_mask || arg_masks.back().defined();
+    }
+    MaskedOutputs outs = node->layer->call_with_masks(args, any_mask ? arg_masks : std::vector<Tensor>{}, ctx.training);
+    for (size_t k = 0; k < outs.outputs.size(); ++k) {
+      values[{node.get(), static_cast<int>(k)}] = outs.outputs[k];
+      masks[{node.get(), static_cast<int>(k)}] = outs.masks[k];
+    }
   }
-  std::vector<Tensor> result;
-  for (const auto& o : outputs_) result.push_back(values.at({o.node.get(), o.index}));
+  MaskedOutputs result;
+  for (const auto& o : outputs_) {
+    result.outputs.push_back(values.at({o.node.get(), o.index}));
+    result.masks.push_back(masks[{o.node.get(), o.index}]);
+  }
   return result;
 }
 

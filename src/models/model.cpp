@@ -6,6 +6,7 @@ namespace keel {
 
 ModelImpl::ModelImpl(std::string class_name, std::string name) : Layer(std::move(class_name), std::move(name)) {
   expected_inputs_ = std::nullopt;
+  set_supports_masking(true);  // masks run through the graph (call_and_compute_mask)
 }
 
 LayerHandle ModelImpl::get_layer(const std::string& name) const {
@@ -21,8 +22,9 @@ Shape ModelImpl::layer_output_shape(const Layer&) const { return {}; }
 
 bool ModelImpl::is_sequential_like() const { return true; }
 
-std::vector<Tensor> ModelImpl::forward(const std::vector<Tensor>& inputs, bool training) {
-  return (*this)(inputs, training);
+ForwardResult ModelImpl::forward(const std::vector<Tensor>& inputs, bool training) {
+  MaskedOutputs r = call_with_masks(inputs, {}, training);
+  return {std::move(r.outputs), std::move(r.masks)};
 }
 
 std::vector<std::string> ModelImpl::output_names() const {

@@ -84,11 +84,24 @@ void SequentialImpl::trace() {
 }
 
 std::vector<Tensor> SequentialImpl::call(const std::vector<Tensor>& inputs, const CallContext& ctx) {
+  return call_and_compute_mask(inputs, ctx).outputs;
+}
+
+MaskedOutputs SequentialImpl::call_and_compute_mask(const std::vector<Tensor>& inputs, const CallContext& ctx) {
   Tensor x = inputs.at(0);
   // Keras converts the input to its Input's dtype first (integer or boolean arrays into a float32 model).
   if (input_layer_ && x.defined() && x.dtype() != input_layer_->dtype()) x = ops::cast(x, input_layer_->dtype());
-  for (const auto& l : layers_) x = (*l)(x, ctx.training);
-  return {x};
+  // Each layer's output mask goes to the next layer (Embedding(mask_zero) -> LSTM).
+  Tensor mask = ctx.mask(0);
+  for (const auto& l : layers_) {
+    MaskedOutputs r =
+        l->call_with_masks({x}, mask.defined() ? std::vector<Tensor>{mask} : std::vector<Tensor>{}, ctx.training);
+    KEEL_CHECK(r.outputs.size() == 1, ValueError, "Sequential model \"", name(), "\": layer \"", l->name(),
+               "\" returns ", r.outputs.size(), " outputs; every layer of a Sequential model must return one");
+    x = r.outputs[0];
+    mask = r.masks[0];
+  }
+  return {{x}, {mask}};
 }
 
 std::vector<Shape> SequentialImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {

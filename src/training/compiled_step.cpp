@@ -179,6 +179,7 @@ StepTensors run_planned(CompiledSteps& steps, const Batch& batch, const std::vec
     return plan->step;
   }
   std::vector<Tensor> results = plan->step.outputs;  // read after each replay: never shared
+  results.insert(results.end(), plan->step.output_masks.begin(), plan->step.output_masks.end());
   results.push_back(plan->step.loss);
   results.insert(results.end(), plan->step.per_output.begin(), plan->step.per_output.end());
   results.insert(results.end(), plan->step.grads.begin(), plan->step.grads.end());
@@ -221,9 +222,11 @@ StepTensors Trainer::train_forward_backward(const Batch& batch, const std::vecto
 StepTensors Trainer::test_forward(const Batch& batch) {
   auto eager = [this](const Batch& b) {
     StepTensors step;
-    step.outputs = forward(b.x, /*training=*/false);
+    ForwardResult f = forward(b.x, /*training=*/false);
+    step.outputs = std::move(f.outputs);
+    step.output_masks = std::move(f.masks);
     build_compiled(b, step.outputs);
-    step.loss = total_loss(b, step.outputs, &step.per_output);
+    step.loss = total_loss(b, step.outputs, step.output_masks, &step.per_output);
     return step;
   };
   if (!compiled_tests_) compiled_tests_ = std::make_unique<CompiledSteps>();
@@ -237,7 +240,7 @@ StepTensors Trainer::test_forward(const Batch& batch) {
 std::vector<Tensor> Trainer::predict_forward(const Batch& batch) {
   auto eager = [this](const Batch& b) {
     StepTensors step;
-    step.outputs = forward(b.x, /*training=*/false);
+    step.outputs = forward(b.x, /*training=*/false).outputs;
     return step;
   };
   if (!compiled_predicts_) compiled_predicts_ = std::make_unique<CompiledSteps>();

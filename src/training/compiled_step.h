@@ -28,6 +28,7 @@ namespace keel::training_detail {
 /// What forward_backward gives the rest of the train step.
 struct StepTensors {
   std::vector<Tensor> outputs;     // the model's outputs
+  std::vector<Tensor> output_masks;  // their Keras masks (undefined: none)
   Tensor loss;                     // the total loss (detached)
   std::vector<Tensor> per_output;  // each output's loss (detached)
   std::vector<Tensor> grads;       // one per trainable variable (undefined when it got none)

@@ -90,10 +90,11 @@ Logs Trainer::distributed_train_step(const Batch& host_batch) {
       for (size_t i = 0; i < local_vars.size(); ++i) local_vars[i].assign(start_values[i]);
     if (end > begin) {
       const Batch batch = on_device(rows_of(host_batch, begin, end), device);
-      std::vector<Tensor> outputs = forward(batch.x, /*training=*/true);
+      const ForwardResult f = forward(batch.x, /*training=*/true);
+      const std::vector<Tensor>& outputs = f.outputs;
       build_compiled(batch, outputs);
       std::vector<double> per_output;
-      Tensor loss = total_loss(batch, outputs, &per_output);
+      Tensor loss = total_loss(batch, outputs, f.masks, &per_output);
       const double loss_value = loss.detach().item<double>();
       if (!vars.empty()) {
         (loss * scale).backward();
@@ -108,7 +109,7 @@ Logs Trainer::distributed_train_step(const Batch& host_batch) {
           }
         }
       }
-      update_metrics(batch, outputs, loss_value, per_output);
+      update_metrics(batch, outputs, f.masks, loss_value, per_output);
     }
     if (average_local)
       for (size_t i = 0; i < local_vars.size(); ++i) {
@@ -179,13 +180,13 @@ std::vector<Tensor> Trainer::distributed_predict_step(const Batch& host_batch) {
   std::vector<std::vector<Tensor>> pieces;
   for (const auto& [begin, end] : strategy_->local_shards(host_batch.size)) {
     if (end == begin) continue;
-    std::vector<Tensor> outs = forward(on_device(rows_of(host_batch, begin, end), device).x, false);
+    std::vector<Tensor> outs = forward(on_device(rows_of(host_batch, begin, end), device).x, false).outputs;
     if (pieces.empty()) pieces.resize(outs.size());
     for (size_t o = 0; o < outs.size(); ++o) pieces[o].push_back(outs[o]);
   }
   if (pieces.empty()) {
     // Every local slice is empty (a short last batch): zero rows of the right shape, from a one-row call.
-    for (const Tensor& out : forward(on_device(rows_of(host_batch, 0, 1), device).x, false))
+    for (const Tensor& out : forward(on_device(rows_of(host_batch, 0, 1), device).x, false).outputs)
       pieces.push_back({ops::slice_axis(out, 0, 0, 0)});
   }
   std::vector<Tensor> outputs;

@@ -146,12 +146,13 @@ void Trainer::build_compiled(const Batch& batch, const std::vector<Tensor>& outp
   metrics_built_ = true;
 }
 
-Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<Tensor>* per_output) {
+Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, const std::vector<Tensor>& masks,
+                           std::vector<Tensor>* per_output) {
   Tensor total;
   for (size_t o = 0; o < outputs_.size(); ++o) {
     const auto& out = *outputs_[o];
     if (!out.loss) continue;
-    Tensor l = (*out.loss)(batch.y[o], outputs[o], batch.sample_weight);
+    Tensor l = (*out.loss)(batch.y[o], outputs[o], batch.sample_weight, o < masks.size() ? masks[o] : Tensor());
     if (per_output) per_output->push_back(l.detach());
     Tensor weighted = out.loss_weight == 1.0 ? l : l * out.loss_weight;
     total = total.defined() ? total + weighted : weighted;
@@ -165,15 +166,16 @@ Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& output
   return total;
 }
 
-Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output) {
+Tensor Trainer::total_loss(const Batch& batch, const std::vector<Tensor>& outputs, const std::vector<Tensor>& masks,
+                           std::vector<double>* per_output) {
   std::vector<Tensor> losses;
-  Tensor total = total_loss(batch, outputs, &losses);
+  Tensor total = total_loss(batch, outputs, masks, &losses);
   for (const Tensor& l : losses) per_output->push_back(l.item<double>());
   return total;
 }
 
-void Trainer::update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, double loss,
-                             const std::vector<double>& per_output_losses) {
+void Trainer::update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, const std::vector<Tensor>& masks,
+                             double loss, const std::vector<double>& per_output_losses) {
   NoGradGuard no_grad;
   const double n = static_cast<double>(batch.size);
   loss_total_ += loss * n;
@@ -185,8 +187,10 @@ void Trainer::update_metrics(const Batch& batch, const std::vector<Tensor>& outp
       out.loss_total += per_output_losses[o] * n;
       out.loss_count += n;
     }
-    for (auto& m : out.metrics) m->update_state(batch.y[o], pred);
-    for (auto& m : out.weighted_metrics) m->update_state(batch.y[o], pred, batch.sample_weight);
+    // Keras's MeanMetricWrapper leaves the prediction's masked elements out (other metrics ignore masks).
+    const Tensor mask = o < masks.size() ? masks[o] : Tensor();
+    for (auto& m : out.metrics) m->update_state_masked(batch.y[o], pred, Tensor(), mask);
+    for (auto& m : out.weighted_metrics) m->update_state_masked(batch.y[o], pred, batch.sample_weight, mask);
   }
 }
 
@@ -250,7 +254,7 @@ void Trainer::build_metrics_from(const Batch& host_batch) {
   NoGradGuard no_grad;
   build_from_data(input_shapes_of(host_batch));
   const Batch batch = on_device(host_batch, model_device());
-  build_compiled(batch, forward(batch.x, /*training=*/false));
+  build_compiled(batch, forward(batch.x, /*training=*/false).outputs);
 }
 
 Logs Trainer::metric_logs() const {
@@ -331,16 +335,18 @@ Logs Trainer::train_step(const Batch& host_batch) {
     optimizer_->apply(step.grads, vars);
     for (auto& v : vars) v.value().set_grad(Tensor());
   }
-  update_metrics(batch, step.outputs, loss_value, per_output);
+  update_metrics(batch, step.outputs, step.output_masks, loss_value, per_output);
   return metric_logs();
 }
 
 StepTensors Trainer::forward_backward(const Batch& batch, const std::vector<Variable>& vars) {
   for (auto& v : vars) v.value().set_grad(Tensor());
   StepTensors step;
-  step.outputs = forward(batch.x, /*training=*/true);
+  ForwardResult f = forward(batch.x, /*training=*/true);
+  step.outputs = std::move(f.outputs);
+  step.output_masks = std::move(f.masks);
   build_compiled(batch, step.outputs);
-  step.loss = total_loss(batch, step.outputs, &step.per_output);
+  step.loss = total_loss(batch, step.outputs, step.output_masks, &step.per_output);
   if (!vars.empty()) {
     step.loss.backward();
     for (auto& v : vars) step.grads.push_back(v.value().grad());
@@ -361,7 +367,7 @@ void Trainer::accumulate_test_metrics(const Batch& batch) {
   const StepTensors step = test_forward(batch);  // replayed from a kernel plan when possible
   std::vector<double> per_output;
   for (const Tensor& l : step.per_output) per_output.push_back(l.item<double>());
-  update_metrics(batch, step.outputs, step.loss.item<double>(), per_output);
+  update_metrics(batch, step.outputs, step.output_masks, step.loss.item<double>(), per_output);
 }
 
 // --- loops ---
@@ -691,7 +697,7 @@ std::map<std::string, double> Trainer::test_on_batch(const std::vector<Tensor>& 
 Tensor Trainer::predict_on_batch(const Tensor& x) {
   NoGradGuard no_grad;
   build_from_data(input_shapes_of(Batch{{x}, {}, Tensor(), x.ndim() ? x.dim(0) : 1}));
-  std::vector<Tensor> outs = forward({x.device() == model_device() ? x : x.to(model_device())}, false);
+  std::vector<Tensor> outs = forward({x.device() == model_device() ? x : x.to(model_device())}, false).outputs;
   KEEL_CHECK(outs.size() == 1, ValueError, "predict_on_batch(): the model has ", outs.size(), " outputs");
   return outs[0];
 }

@@ -116,7 +116,6 @@ TEST(Embedding, Errors) {
         emb(from_vector(std::vector<int64_t>{-1, 2}, {1, 2}));
       },
       {"emb_range", "-1", "input_dim=4"});
-  expect_error<UnimplementedError>([] { layers::Embedding(5, 2, {.mask_zero = true}); }, {"mask", "not supported"});
   expect_error<ValueError>([] { layers::Embedding(0, 2); }, {"input_dim=0"});
   expect_error<ValueError>([] { layers::Embedding(3, -1); }, {"output_dim=-1"});
 }

@@ -54,6 +54,11 @@ struct MultiHeadAttentionOptions {
 /// Keras's call-time options that a plain layer call cannot carry.
 struct AttendOptions {
   Tensor key = {};             // undefined: value
+  /// Keras masks of the inputs, (B, T_q) / (B, T_v) / (B, T_v), true = the position counts: a query position
+  /// or key/value position that is masked takes no part (Keras's _compute_attention_mask).
+  Tensor query_mask = {};
+  Tensor value_mask = {};
+  Tensor key_mask = {};
   Tensor attention_mask = {};  // (B, T_q, T_v); nonzero = may attend
   bool use_causal_mask = false;
   bool training = false;
@@ -71,7 +76,10 @@ class MultiHeadAttentionImpl : public Layer {
   MultiHeadAttentionImpl(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options = {});
 
   void build(const std::vector<Shape>& input_shapes) override;
+  /// The inputs' masks (ctx.masks: query, value, key) mask the attention as AttendOptions' do.
   std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  /// The query's mask, which the output keeps (Keras sets it on the attention output).
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const override;
   std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
   nlohmann::json get_config() const override;
 

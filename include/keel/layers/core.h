@@ -92,6 +92,38 @@ class Dense : public LayerHolder<DenseImpl> {
   Dense(int64_t units, ActivationFn activation);
 };
 
+// --- Masking ---
+
+struct MaskingOptions {
+  double mask_value = 0.0;
+  std::string name = "";
+};
+
+/// keras.layers.Masking: a timestep whose features all equal mask_value is masked for the layers after
+/// (RNNs skip it, losses leave it out) and set to 0. Input (batch, timesteps, ...); mask (batch, timesteps).
+class MaskingImpl : public UnaryLayer {
+ public:
+  explicit MaskingImpl(MaskingOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  /// any(x != mask_value, axis=-1).
+  Tensor compute_mask(const Tensor& x, const Tensor& mask) const override;
+  std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                          const std::vector<Shape>&) const override {
+    return input_dtypes;
+  }
+  nlohmann::json get_config() const override;
+  double mask_value() const { return options_.mask_value; }
+
+ private:
+  MaskingOptions options_;
+};
+
+class Masking : public LayerHolder<MaskingImpl> {
+ public:
+  explicit Masking(MaskingOptions options = {});
+};
+
 // --- Lambda ---
 
 /// The output shape of a Lambda layer, without the batch dimension, or a function of the input shape

@@ -26,6 +26,8 @@ class EmbeddingImpl : public UnaryLayer {
   void build(const Shape& input_shape) override;
   Tensor call(const Tensor& x, const CallContext& ctx) override;
   Shape compute_output_shape(const Shape& input_shape) const override;
+  /// mask_zero: `x != 0` (id 0 is padding); none otherwise.
+  Tensor compute_mask(const Tensor& x, const Tensor& mask) const override;
   std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
                                           const std::vector<Shape>& input_shapes) const override;
   nlohmann::json get_config() const override;

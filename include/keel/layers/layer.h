@@ -74,8 +74,39 @@ struct InputSpec {
   std::optional<Shape> shape = std::nullopt;     // the whole shape (kUnknownDim matches anything), as model inputs pin it
 };
 
+/// What call() receives besides the inputs.
 struct CallContext {
   bool training = false;  // Dropout and BatchNormalization behave differently while training
+  /// Keras masks, one per input (an undefined tensor: that input has none; empty: no input has one). A mask
+  /// is boolean, shaped like the input's leading axes ((batch, timesteps) for a sequence), true where the
+  /// element counts.
+  std::vector<Tensor> masks = {};
+  /// The mask of input `i` (undefined when it has none).
+  Tensor mask(size_t i = 0) const { return i < masks.size() ? masks[i] : Tensor(); }
+};
+
+/// A call's `mask` argument: one mask (the usual case) or one per input.
+class MaskArg {
+ public:
+  MaskArg() = default;
+  MaskArg(Tensor mask) : masks_{std::move(mask)} {}                 // NOLINT: implicit, as Keras's mask=m
+  MaskArg(std::vector<Tensor> masks) : masks_(std::move(masks)) {}  // NOLINT: mask=[m1, m2]
+  const std::vector<Tensor>& tensors() const { return masks_; }
+
+ private:
+  std::vector<Tensor> masks_;
+};
+
+/// Keras's call keyword arguments: layer(x, {.mask = m, .training = true}).
+struct CallOptions {
+  MaskArg mask = {};
+  bool training = false;
+};
+
+/// A call's outputs and their Keras masks (one per output; undefined: none).
+struct MaskedOutputs {
+  std::vector<Tensor> outputs;
+  std::vector<Tensor> masks;
 };
 
 /// Replicas running the current step in sync on this thread (tf.distribute's replica context): 1 outside a
@@ -126,6 +157,21 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, bool training = false);
   /// For layers with one input and one output.
   Tensor operator()(const Tensor& x, bool training = false);
+  /// With Keras's call keyword arguments: layer(x, {.mask = m, .training = true}).
+  std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, const CallOptions& options);
+  Tensor operator()(const Tensor& x, const CallOptions& options);
+  /// Keras's __call__ with its mask bookkeeping: runs the layer on `inputs` carrying `masks` (one per input,
+  /// or empty) and returns the outputs with their masks: compute_mask()'s when the layer supports masking,
+  /// none otherwise (a layer that does not support masking drops an input mask, with a warning, as Keras).
+  MaskedOutputs call_with_masks(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks,
+                                bool training = false);
+
+  // --- masking (Keras's supports_masking / compute_mask) ---
+  /// Whether the layer passes masks on (compute_mask) instead of dropping them.
+  bool supports_masking() const { return supports_masking_; }
+  /// The output masks for these inputs and input masks (called only when supports_masking()); by default
+  /// the input masks as they are, output i taking input i's (Keras's `return previous_mask`).
+  virtual std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const;
   /// Records a Node: builds the layer from the symbolic shapes and returns its symbolic outputs.
   std::vector<SymbolicTensor> call_symbolic(const std::vector<SymbolicTensor>& inputs);
 
@@ -188,6 +234,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   }
   /// Marks the layer built without building anything (models whose layers are already built).
   void mark_built() { built_ = true; }
+  /// Layers that keep a mask meaningful (elementwise, per-timestep and sequence layers) turn this on.
+  void set_supports_masking(bool supports) { supports_masking_ = supports; }
+  /// call() and the output masks; models override it to carry masks through their graph.
+  virtual MaskedOutputs call_and_compute_mask(const std::vector<Tensor>& inputs, const CallContext& ctx);
 
  private:
   void check_inputs(const std::vector<Shape>& shapes) const;
@@ -197,6 +247,8 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::string class_name_, name_;
   bool trainable_ = true;
   bool built_ = false;
+  bool supports_masking_ = false;
+  bool warned_mask_dropped_ = false;
   std::vector<Variable> own_weights_;
   std::vector<Tensor> added_losses_;
   Regularizer activity_regularizer_;
@@ -210,6 +262,7 @@ class UnaryLayer : public Layer {
   using Layer::Layer;
   using Layer::build;
   using Layer::call;
+  using Layer::compute_mask;
   using Layer::compute_output_shape;
   using Layer::operator();
 
@@ -217,9 +270,12 @@ class UnaryLayer : public Layer {
   virtual void build(const Shape& input_shape);
   virtual Tensor call(const Tensor& x, const CallContext& ctx) = 0;
   virtual Shape compute_output_shape(const Shape& input_shape) const = 0;
+  /// The output's mask (called only when supports_masking()): the input's by default.
+  virtual Tensor compute_mask(const Tensor& /*x*/, const Tensor& mask) const { return mask; }
 
   void build(const std::vector<Shape>& input_shapes) final;
   std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) final;
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const final;
   std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const final;
 };
 
@@ -243,6 +299,8 @@ class LayerHandle {
   /// Eager calls.
   Tensor operator()(const Tensor& x, bool training = false) const;
   std::vector<Tensor> operator()(const std::vector<Tensor>& xs, bool training = false) const;
+  Tensor operator()(const Tensor& x, const CallOptions& options) const;
+  std::vector<Tensor> operator()(const std::vector<Tensor>& xs, const CallOptions& options) const;
   std::vector<SymbolicTensor> call_symbolic(const std::vector<SymbolicTensor>& xs) const;
 
  private:

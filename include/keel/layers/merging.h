@@ -23,6 +23,8 @@ class MergeImpl : public Layer {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
   std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// The AND of the inputs' masks (none when no input has one), as Keras's Merge.
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const override;
   /// The promoted dtype of the inputs (integers stay integers, as in Keras's eager merges).
   std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
                                           const std::vector<Shape>& input_shapes) const override;
@@ -83,6 +85,9 @@ class ConcatenateImpl : public Layer {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
   std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// The inputs' masks (all true for an unmasked input) concatenated along `axis`, then any() over the last
+  /// axis, as Keras's Concatenate.
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const override;
   std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
                                           const std::vector<Shape>& input_shapes) const override;
   nlohmann::json get_config() const override;

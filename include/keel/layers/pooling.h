@@ -81,8 +81,11 @@ class GlobalPoolingImpl : public UnaryLayer {
   using Mode = PoolingImpl::Mode;
   GlobalPoolingImpl(std::string class_name, int rank, Mode mode, GlobalPoolingOptions options = {});
   void build(const Shape& input_shape) override;
+  /// GlobalAveragePooling1D with a mask (batch, steps) averages the kept steps only, as Keras.
   Tensor call(const Tensor& x, const CallContext& ctx) override;
   Shape compute_output_shape(const Shape& input_shape) const override;
+  /// The mask is consumed: the pooled output has none.
+  Tensor compute_mask(const Tensor&, const Tensor&) const override { return Tensor(); }
   nlohmann::json get_config() const override;
 
   int rank() const { return rank_; }

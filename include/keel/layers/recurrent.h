@@ -208,6 +208,9 @@ struct RNNLoopOptions {
   bool go_backwards = false;  // the sequence output stays in processing (reversed) order, as in Keras
   bool stateful = false;      // only false: true is an UnimplementedError
   bool unroll = false;        // accepted and saved; the loop is always unrolled eagerly
+  /// With a mask, a masked step's output is 0 instead of the previous step's output (states always keep
+  /// their previous values there). Bidirectional sets it to return_sequences, as Keras.
+  bool zero_output_for_mask = false;
 };
 
 /// Runs a cell over the time axis of a (B, T, F) input from zero initial states. Outputs: the last
@@ -222,6 +225,8 @@ class RNNImpl : public Layer {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
   std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// The sequence's mask for a sequence output; none for a last output and for the states.
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const override;
   /// The cell's config keys flattened in (as Keras's LSTM/GRU/SimpleRNN do) plus the RNN loop keys.
   nlohmann::json get_config() const override;
 
@@ -231,6 +236,7 @@ class RNNImpl : public Layer {
   bool return_sequences() const { return loop_.return_sequences; }
   bool return_state() const { return loop_.return_state; }
   bool go_backwards() const { return loop_.go_backwards; }
+  void set_zero_output_for_mask(bool zero) { loop_.zero_output_for_mask = zero; }
 
  private:
   std::shared_ptr<RNNCellImpl> cell_;
@@ -257,6 +263,7 @@ struct SimpleRNNOptions {
   bool go_backwards = false;
   bool stateful = false;  // only false
   bool unroll = false;
+  bool zero_output_for_mask = false;
   std::string name = "";
 };
 
@@ -282,6 +289,7 @@ struct LSTMOptions {
   bool go_backwards = false;
   bool stateful = false;  // only false
   bool unroll = false;
+  bool zero_output_for_mask = false;
   std::string name = "";
 };
 
@@ -306,6 +314,7 @@ struct GRUOptions {
   bool go_backwards = false;
   bool stateful = false;  // only false
   bool unroll = false;
+  bool zero_output_for_mask = false;
   bool reset_after = true;
   std::string name = "";
 };
@@ -363,6 +372,8 @@ class BidirectionalImpl : public Layer {
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
   std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// The sequence's mask for each sequence output (both with merge_mode None); none otherwise.
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const override;
   nlohmann::json get_config() const override;
 
   const std::shared_ptr<RNNImpl>& forward_layer() const { return forward_; }

@@ -22,8 +22,10 @@ class Loss {
   /// Per-sample losses of shape y.shape[:-1]; no weighting, no reduction.
   virtual Tensor call(const Tensor& y_true, const Tensor& y_pred) const = 0;
   /// call(), then the rank alignment, sample weighting, masking and reduction of keras-reference §6.1.
-  /// Differentiable w.r.t. y_pred.
-  Tensor operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor()) const;
+  /// `y_pred_mask` is the prediction's Keras mask (true where it counts; undefined: none): masked elements
+  /// are left out of the mean, together with the loss's own mask (ignore_class). Differentiable w.r.t. y_pred.
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor(),
+                    const Tensor& y_pred_mask = Tensor()) const;
 
   const std::string& name() const { return name_; }
   const std::string& class_name() const { return class_name_; }

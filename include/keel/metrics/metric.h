@@ -23,6 +23,11 @@ class Metric {
 
   /// Accumulates one batch; never records autograd.
   virtual void update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor()) = 0;
+  /// update_state for a prediction that carries a Keras mask (1/true where the element counts; undefined:
+  /// none), as fit and evaluate call it. Only MeanMetricWrapper reads the mask, and only together with
+  /// sample weights, as Keras 3 does; every other metric ignores it.
+  virtual void update_state_masked(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
+                                   const Tensor& y_pred_mask);
   virtual double result() const = 0;
   /// Zeroes every state variable.
   virtual void reset_state();
@@ -133,6 +138,9 @@ class MeanMetricWrapper : public Mean {
   /// `direction` as Metric::direction().
   MeanMetricWrapper(Fn fn, std::string name, int direction = 0);
   void update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor()) override;
+  /// Masked elements get weight 0 when sample weights are given (Keras 3's MeanMetricWrapper).
+  void update_state_masked(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
+                           const Tensor& y_pred_mask) override;
 
  protected:
   MeanMetricWrapper(std::string class_name, std::string name, Fn fn, int direction);

@@ -48,7 +48,7 @@ class ModelImpl : public Layer, public Trainer {
   void set_weights(const std::vector<Tensor>& weights) override { Layer::set_weights(weights); }
 
  protected:
-  std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training) override;
+  ForwardResult forward(const std::vector<Tensor>& inputs, bool training) override;
   std::vector<Variable> trainable_variables() const override { return trainable_weights(); }
   std::vector<Variable> all_variables() const override { return weights(); }
   std::vector<Tensor> forward_losses() const override { return losses(); }
@@ -75,6 +75,8 @@ class FunctionalImpl : public ModelImpl {
 
  protected:
   void build_from_data(const std::vector<Shape>&) override {}
+  /// Runs the graph, each layer's output masks going to the layers that read its outputs.
+  MaskedOutputs call_and_compute_mask(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
 
  private:
   std::vector<SymbolicTensor> inputs_, outputs_;
@@ -106,6 +108,8 @@ class SequentialImpl : public ModelImpl {
 
  protected:
   void build_from_data(const std::vector<Shape>& input_shapes) override;
+  /// Runs the layers in turn, each layer's output mask going to the next.
+  MaskedOutputs call_and_compute_mask(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
 
  private:
   void trace();

@@ -34,6 +34,12 @@ struct CompiledSteps;
 }  // namespace training_detail
 class Trainer;
 
+/// A forward pass's outputs and their Keras masks (one per output; undefined: none).
+struct ForwardResult {
+  std::vector<Tensor> outputs;
+  std::vector<Tensor> masks;
+};
+
 /// Keras's `verbose`: "auto" (= 1), 0 (silent), 1 (progress bar), 2 (one line per epoch).
 class Verbose {
  public:
@@ -232,8 +238,9 @@ class Trainer {
   virtual void set_weights(const std::vector<Tensor>& weights) = 0;
 
  protected:
-  /// The network's forward pass on a batch.
-  virtual std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training) = 0;
+  /// The network's forward pass on a batch: the outputs and their Keras masks (which the losses and
+  /// metrics apply).
+  virtual ForwardResult forward(const std::vector<Tensor>& inputs, bool training) = 0;
   /// The losses the last forward pass added besides the compiled ones (Keras's model.losses: add_loss and
   /// weight regularization penalties); their sums join the loss that is differentiated and logged.
   virtual std::vector<Tensor> forward_losses() const = 0;
@@ -254,10 +261,13 @@ class Trainer {
   Device model_device() const;
   void build_compiled(const Batch& batch, const std::vector<Tensor>& outputs);
   std::vector<Shape> input_shapes_of(const Batch& batch) const;
-  Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<double>* per_output);
-  Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, std::vector<Tensor>* per_output);
-  void update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, double loss,
-                      const std::vector<double>& per_output_losses);
+  /// `masks`: the outputs' Keras masks (losses and metrics leave masked elements out), or empty.
+  Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, const std::vector<Tensor>& masks,
+                    std::vector<double>* per_output);
+  Tensor total_loss(const Batch& batch, const std::vector<Tensor>& outputs, const std::vector<Tensor>& masks,
+                    std::vector<Tensor>* per_output);
+  void update_metrics(const Batch& batch, const std::vector<Tensor>& outputs, const std::vector<Tensor>& masks,
+                      double loss, const std::vector<double>& per_output_losses);
   void reset_metrics();
   void set_metric_state(const std::vector<double>& state);
   /// Resolves the compiled losses and metrics from a batch without training on it (a forward pass in
