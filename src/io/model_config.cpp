@@ -627,6 +627,7 @@ json serialize_model(const ModelImpl& model) {
     out = serialized("keras.src.models.functional", "Functional", model.get_config());
     out["registered_name"] = "Functional";
   } else {
+    if (dynamic_cast<const SubclassedModel*>(&model) != nullptr) model.get_config();  // its ValueError says why
     throw UnimplementedError("model.save: Keel saves Sequential and functional models; '" + model.name() + "' is a " +
                              model.class_name());
   }

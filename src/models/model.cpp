@@ -53,6 +53,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
 History Model::fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, FitOptions options) const {
   return get()->fit(x, y, std::move(options));
 }
+History Model::fit(const Tensor& x, FitOptions options) const { return get()->fit(x, std::move(options)); }
 History Model::fit(const data::Dataset& dataset, FitOptions options) const {
   return get()->fit(dataset, std::move(options));
 }

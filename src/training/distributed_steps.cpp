@@ -92,9 +92,10 @@ Logs Trainer::distributed_train_step(const Batch& host_batch) {
       const Batch batch = on_device(rows_of(host_batch, begin, end), device);
       const ForwardResult f = forward(batch.x, /*training=*/true);
       const std::vector<Tensor>& outputs = f.outputs;
-      build_compiled(batch, outputs);
+      last_per_output_.clear();  // an overriding compute_loss gives none
+      Tensor loss = compute_loss(StepData{batch.x, batch.y, batch.sample_weight}, f);
       std::vector<double> per_output;
-      Tensor loss = total_loss(batch, outputs, f.masks, &per_output);
+      for (const Tensor& l : last_per_output_) per_output.push_back(l.item<double>());
       const double loss_value = loss.detach().item<double>();
       if (!vars.empty()) {
         (loss * scale).backward();

@@ -73,6 +73,7 @@ std::vector<std::shared_ptr<Metric>> Trainer::metrics() const {
     out.insert(out.end(), o->metrics.begin(), o->metrics.end());
     out.insert(out.end(), o->weighted_metrics.begin(), o->weighted_metrics.end());
   }
+  out.insert(out.end(), own_metrics_.begin(), own_metrics_.end());
   return out;
 }
 
@@ -196,6 +197,7 @@ void Trainer::update_metrics(const Batch& batch, const std::vector<Tensor>& outp
 
 void Trainer::reset_metrics() {
   loss_total_ = loss_count_ = 0;
+  for (auto& m : own_metrics_) m->reset_state();
   for (auto& out : outputs_) {
     out->loss_total = out->loss_count = 0;
     for (auto& m : out->metrics) m->reset_state();
@@ -321,22 +323,87 @@ Device Trainer::model_device() const {
   return vars.empty() ? default_device() : vars.front().value().device();
 }
 
-Logs Trainer::train_step(const Batch& host_batch) {
-  build_from_data(input_shapes_of(host_batch));
-  if (strategy_) return distributed_train_step(host_batch);
-  const Batch batch = on_device(host_batch, model_device());
+// --- steps ---
+
+namespace {
+training_detail::Batch batch_of(const StepData& d) {
+  return training_detail::Batch{d.x, d.y, d.sample_weight, d.x.empty() || d.x[0].ndim() == 0 ? 0 : d.x[0].dim(0)};
+}
+
+void require_targets(const training_detail::Batch& b, const char* what) {
+  KEEL_CHECK(!b.y.empty(), ValueError, what, " received no targets (y). The default ", what,
+             " step computes the compiled loss against them; train without targets only with a model whose ", what,
+             " step is overridden");
+}
+}  // namespace
+
+std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Variable>& variables) {
+  KEEL_CHECK(loss.defined() && loss.numel() == 1, ValueError,
+             "gradients(): the loss must be a tensor with one element; received ",
+             loss.defined() ? "shape " + shape_str(loss.shape()) : std::string("an undefined tensor"));
+  for (const Variable& v : variables) v.value().set_grad(Tensor());
+  std::vector<Tensor> grads;
+  if (loss.requires_grad()) loss.backward();
+  for (const Variable& v : variables) {
+    grads.push_back(v.value().grad());
+    v.value().set_grad(Tensor());
+  }
+  return grads;
+}
+
+void Trainer::track_metric(std::shared_ptr<Metric> metric) {
+  KEEL_CHECK(metric != nullptr, ValueError, "track_metric() received an empty metric");
+  own_metrics_.push_back(std::move(metric));
+}
+
+Tensor Trainer::compute_loss(const StepData& data, const ForwardResult& y_pred) {
+  const Batch batch = batch_of(data);
+  build_compiled(batch, y_pred.outputs);
+  last_per_output_.clear();
+  return total_loss(batch, y_pred.outputs, y_pred.masks, &last_per_output_);
+}
+
+Logs Trainer::compute_metrics(const StepData& data, const ForwardResult& y_pred, const Tensor& loss) {
+  const Batch batch = batch_of(data);
+  build_compiled(batch, y_pred.outputs);
+  std::vector<double> per_output;
+  for (const Tensor& l : last_per_output_) per_output.push_back(l.item<double>());
+  update_metrics(batch, y_pred.outputs, y_pred.masks, loss.detach().item<double>(), per_output);
+  return metric_logs();
+}
+
+Logs Trainer::run_train_step(const Batch& host_batch) {
+  // The default steps build the model from the batch; an overriding step may feed it other shapes (a GAN's
+  // call takes latent vectors, its data is images), so it builds what it calls.
+  const Batch batch = strategy_ ? host_batch : on_device(host_batch, model_device());
+  default_train_step_ran_ = false;
+  Logs logs = train_step(StepData{batch.x, batch.y, batch.sample_weight});
+  custom_train_step_ran_ = !default_train_step_ran_;
+  KEEL_CHECK(!strategy_ || default_train_step_ran_, UnimplementedError,
+             "This model's own train_step ran under a distribution strategy, which Keel does not support: its "
+             "gradients were applied by this replica alone. Use the default train_step (override compute_loss "
+             "instead) or train without the strategy.");
+  return logs;
+}
+
+Logs Trainer::train_step(const StepData& data) {
+  default_train_step_ran_ = true;
+  return default_train_step(batch_of(data));
+}
+
+Logs Trainer::default_train_step(const Batch& batch) {
+  build_from_data(input_shapes_of(batch));
+  require_targets(batch, "fit()");
+  if (strategy_) return distributed_train_step(batch);
   std::vector<Variable> vars = trainable_variables();
   // Forward, loss and backward: replayed from a kernel plan when possible (compiled_step.cpp).
   const StepTensors step = train_forward_backward(batch, vars);
-  const double loss_value = step.loss.item<double>();
-  std::vector<double> per_output;
-  for (const Tensor& l : step.per_output) per_output.push_back(l.item<double>());
   if (!vars.empty()) {
     optimizer_->apply(step.grads, vars);
     for (auto& v : vars) v.value().set_grad(Tensor());
   }
-  update_metrics(batch, step.outputs, step.output_masks, loss_value, per_output);
-  return metric_logs();
+  last_per_output_ = step.per_output;  // a replayed step did not run compute_loss
+  return compute_metrics(StepData{batch.x, batch.y, batch.sample_weight}, {step.outputs, step.output_masks}, step.loss);
 }
 
 StepTensors Trainer::forward_backward(const Batch& batch, const std::vector<Variable>& vars) {
@@ -345,8 +412,9 @@ StepTensors Trainer::forward_backward(const Batch& batch, const std::vector<Vari
   ForwardResult f = forward(batch.x, /*training=*/true);
   step.outputs = std::move(f.outputs);
   step.output_masks = std::move(f.masks);
-  build_compiled(batch, step.outputs);
-  step.loss = total_loss(batch, step.outputs, step.output_masks, &step.per_output);
+  last_per_output_.clear();  // an overriding compute_loss gives none
+  step.loss = compute_loss(StepData{batch.x, batch.y, batch.sample_weight}, {step.outputs, step.output_masks});
+  step.per_output = last_per_output_;
   if (!vars.empty()) {
     step.loss.backward();
     for (auto& v : vars) step.grads.push_back(v.value().grad());
@@ -355,19 +423,44 @@ StepTensors Trainer::forward_backward(const Batch& batch, const std::vector<Vari
   return step;
 }
 
-Logs Trainer::test_step(const Batch& host_batch) {
+Logs Trainer::run_test_step(const Batch& host_batch) {
   NoGradGuard no_grad;
-  build_from_data(input_shapes_of(host_batch));
-  if (strategy_) return distributed_test_step(host_batch);
-  accumulate_test_metrics(on_device(host_batch, model_device()));
+  const Batch batch = strategy_ ? host_batch : on_device(host_batch, model_device());
+  default_test_step_ran_ = false;
+  Logs logs = test_step(StepData{batch.x, batch.y, batch.sample_weight});
+  custom_test_step_ran_ = !default_test_step_ran_;
+  KEEL_CHECK(!strategy_ || default_test_step_ran_, UnimplementedError,
+             "This model's own test_step ran under a distribution strategy, which Keel does not support: it saw this "
+             "replica's data alone. Use the default test_step or evaluate without the strategy.");
+  return logs;
+}
+
+Logs Trainer::test_step(const StepData& data) {
+  default_test_step_ran_ = true;
+  const Batch batch = batch_of(data);
+  build_from_data(input_shapes_of(batch));
+  require_targets(batch, "evaluate()");
+  if (strategy_) return distributed_test_step(batch);
+  accumulate_test_metrics(batch);
   return metric_logs();
+}
+
+std::vector<Tensor> Trainer::run_predict_step(const Batch& host_batch) {
+  NoGradGuard no_grad;
+  const Batch batch = strategy_ ? host_batch : on_device(host_batch, model_device());
+  return predict_step(StepData{batch.x, batch.y, batch.sample_weight});
+}
+
+std::vector<Tensor> Trainer::predict_step(const StepData& data) {
+  const Batch batch = batch_of(data);
+  build_from_data(input_shapes_of(batch));
+  return strategy_ ? distributed_predict_step(batch) : predict_forward(batch);
 }
 
 void Trainer::accumulate_test_metrics(const Batch& batch) {
   const StepTensors step = test_forward(batch);  // replayed from a kernel plan when possible
-  std::vector<double> per_output;
-  for (const Tensor& l : step.per_output) per_output.push_back(l.item<double>());
-  update_metrics(batch, step.outputs, step.output_masks, step.loss.item<double>(), per_output);
+  last_per_output_ = step.per_output;
+  compute_metrics(StepData{batch.x, batch.y, batch.sample_weight}, {step.outputs, step.output_masks}, step.loss);
 }
 
 // --- loops ---
@@ -384,6 +477,10 @@ std::vector<std::shared_ptr<Callback>> user_callbacks(const std::vector<Callback
 
 History Trainer::fit(const Tensor& x, const Tensor& y, FitOptions options) {
   return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, std::move(options));
+}
+
+History Trainer::fit(const Tensor& x, FitOptions options) {
+  return fit(std::vector<Tensor>{x}, std::vector<Tensor>{}, std::move(options));
 }
 
 History Trainer::fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, FitOptions options) {
@@ -536,7 +633,7 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
     while (auto batch = train.next()) {
       Logs begin;
       callbacks.on_train_batch_begin(step, begin);
-      batch_logs = train_step(*batch);
+      batch_logs = run_train_step(*batch);
       callbacks.on_train_batch_end(step, batch_logs);
       callbacks.after_train_batch_end(epoch, step, batch_logs);
       ++step;
@@ -551,7 +648,8 @@ History Trainer::fit_data(EpochData& train, std::optional<EpochData>& validation
                            "can generate at least steps_per_epoch * epochs batches.\n");
       break;
     }
-    epoch_logs = metric_logs();
+    // An overriding train_step's logs are the epoch's (Keras reports what the step returned).
+    epoch_logs = custom_train_step_ran_ ? batch_logs : metric_logs();
     const bool validate = validation && (epoch + 1) % options.validation_freq == 0;
     if (validate) {
       Logs val = evaluate_data(*validation, cbs, 0, /*standalone=*/false);
@@ -582,12 +680,12 @@ Logs Trainer::evaluate_data(EpochData& data, const std::vector<std::shared_ptr<C
   while (auto batch = data.next()) {
     Logs begin;
     callbacks.on_test_batch_begin(step, begin);
-    batch_logs = test_step(*batch);
+    batch_logs = run_test_step(*batch);
     callbacks.on_test_batch_end(step, batch_logs);
     ++step;
   }
   KEEL_CHECK(step > 0, ValueError, "evaluate() received no data: the dataset is empty");
-  Logs result = metric_logs();
+  Logs result = custom_test_step_ran_ ? batch_logs : metric_logs();
   callbacks.on_test_end(result);
   return result;
 }
@@ -624,10 +722,7 @@ std::vector<Tensor> Trainer::predict_data(EpochData& data, const PredictOptions&
   while (auto batch = data.next()) {
     Logs begin;
     callbacks.on_predict_batch_begin(step, begin);
-    NoGradGuard no_grad;
-    build_from_data(input_shapes_of(*batch));
-    std::vector<Tensor> outs = strategy_ ? distributed_predict_step(*batch)
-                                         : predict_forward(on_device(*batch, model_device()));
+    std::vector<Tensor> outs = run_predict_step(*batch);
     if (pieces.empty()) pieces.resize(outs.size());
     for (size_t o = 0; o < outs.size(); ++o) pieces[o].push_back(outs[o]);
     Logs end;
@@ -681,7 +776,7 @@ std::map<std::string, double> Trainer::train_on_batch(const std::vector<Tensor>&
   ArrayData arrays(x, y, sample_weight);
   KEEL_CHECK(arrays.size() > 0, ValueError, "train_on_batch: the batch is empty (x has shape ",
              x.empty() ? std::string("()") : shape_str(x[0].shape()), ")");
-  return train_step(arrays.all());
+  return run_train_step(arrays.all());
 }
 
 std::map<std::string, double> Trainer::test_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
@@ -691,7 +786,7 @@ std::map<std::string, double> Trainer::test_on_batch(const std::vector<Tensor>& 
   ArrayData arrays(x, y, sample_weight);
   KEEL_CHECK(arrays.size() > 0, ValueError, "test_on_batch: the batch is empty (x has shape ",
              x.empty() ? std::string("()") : shape_str(x[0].shape()), ")");
-  return test_step(arrays.all());
+  return run_test_step(arrays.all());
 }
 
 Tensor Trainer::predict_on_batch(const Tensor& x) {

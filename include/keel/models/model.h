@@ -119,6 +119,52 @@ class SequentialImpl : public ModelImpl {
   std::vector<SymbolicTensor> traced_;  // output of each layer after trace()
 };
 
+/// Base of a model written as a class with its own call() (Keras's subclassed Model). Sub-layers are tracked
+/// with add_layer (their weights are the model's, and weight files name them by the attribute); the layers
+/// build on the first call. fit, evaluate, predict, summary, get_weights/set_weights and save_weights work;
+/// there is no config, so save() is a ValueError (as in Keras for a class without get_config). Override
+/// train_step / test_step / compute_loss (Trainer) to customise fit.
+///   class MLP : public SubclassedModel {
+///    public:
+///     MLP() : SubclassedModel("MLP") {
+///       hidden_ = add_layer(layers::Dense(32, "relu"), "hidden");
+///       out_ = add_layer(layers::Dense(1), "out");
+///     }
+///     std::vector<Tensor> call(const std::vector<Tensor>& x, const CallContext& ctx) override {
+///       return {out_(hidden_(x[0], ctx.training))};
+///     }
+///    private:
+///     LayerHandle hidden_, out_;
+///   };
+///   Model model(std::make_shared<MLP>());
+class SubclassedModel : public ModelImpl {
+ public:
+  /// `class_name` is the C++ class's (the auto-name's stem: "MLP" gives "mlp", "mlp_1").
+  explicit SubclassedModel(std::string class_name, std::string name = "");
+
+  /// Tracks `layer` as the model's attribute `attribute` and returns it.
+  template <class H>
+  H add_layer(H layer, std::string attribute) {
+    track(layer.ptr(), std::move(attribute));
+    return layer;
+  }
+  std::vector<LayerHandle> layers() const override;
+  /// Builds every layer with a call on zeros (one sample) in inference mode, then names the variables after
+  /// the attributes. The first call, fit, evaluate or predict builds it.
+  void build(const std::vector<Shape>& input_shapes) override;
+  /// A subclassed model has no symbolic inputs and outputs: ValueError.
+  std::vector<SymbolicTensor> inputs() const override;
+  std::vector<SymbolicTensor> outputs() const override;
+  /// Found by running call() once on zeros (one sample) in inference mode.
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  /// ValueError naming the model: a subclassed model has no config.
+  nlohmann::json get_config() const override;
+
+ protected:
+  void build_from_data(const std::vector<Shape>& input_shapes) override;
+  std::vector<std::string> output_names() const override;
+};
+
 /// How load_weights treats objects whose saved variables do not fit (keras Model.load_weights).
 struct LoadWeightsOptions {
   /// Skip (with a warning) the layers whose variable count or shapes differ, instead of raising.
@@ -139,6 +185,8 @@ class Model : public LayerHolder<ModelImpl> {
   void compile(CompileOptions options = {}) const { get()->compile(std::move(options)); }
   History fit(const Tensor& x, const Tensor& y, FitOptions options = {}) const;
   History fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, FitOptions options = {}) const;
+  /// Without targets, for a model whose own train_step needs none (Keras's fit(x)).
+  History fit(const Tensor& x, FitOptions options) const;
   History fit(const data::Dataset& dataset, FitOptions options = {}) const;
   std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {}) const;
   std::map<std::string, double> evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,

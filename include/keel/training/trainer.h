@@ -40,6 +40,18 @@ struct ForwardResult {
   std::vector<Tensor> masks;
 };
 
+/// One batch as a train, test or predict step receives it (Keras's `data`): the inputs, the targets (empty
+/// when fit was given none) and the sample weights (undefined when none), on the model's device.
+struct StepData {
+  std::vector<Tensor> x;
+  std::vector<Tensor> y;
+  Tensor sample_weight;
+};
+
+/// Keras's tape.gradient(loss, variables): d loss / d variable for each variable, undefined where the loss
+/// does not depend on it. Leaves no gradient stored on the variables.
+std::vector<Tensor> gradients(const Tensor& loss, const std::vector<Variable>& variables);
+
 /// Keras's `verbose`: "auto" (= 1), 0 (silent), 1 (progress bar), 2 (one line per epoch).
 class Verbose {
  public:
@@ -135,6 +147,8 @@ class Trainer {
 
   History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
   History fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y, FitOptions options = {});
+  /// Without targets (Keras's fit(x)): for models whose train_step needs none (a GAN).
+  History fit(const Tensor& x, FitOptions options);
   /// Elements of (x, y) or (x, y, sample_weight); batch the dataset first (as with tf.data).
   History fit(const data::Dataset& dataset, FitOptions options = {});
 
@@ -169,7 +183,7 @@ class Trainer {
   std::shared_ptr<Optimizer> optimizer_ptr() const { return optimizer_; }
   /// The arguments of the last compile() (what model.save writes as compile_config).
   const CompileOptions& compile_options() const { return compile_options_; }
-  /// The compiled metrics, once fit/evaluate has seen data (loss tracker first).
+  /// The compiled metrics, once fit/evaluate has seen data, then the model's own (track_metric).
   std::vector<std::shared_ptr<Metric>> metrics() const;
   /// +1/-1 for a metric (or "val_" metric) by name, 0 when unknown; "loss" is -1.
   int metric_direction(const std::string& name) const;
@@ -238,6 +252,27 @@ class Trainer {
   virtual void set_weights(const std::vector<Tensor>& weights) = 0;
 
  protected:
+  // --- customising fit (Keras's "Customizing what happens in fit()") ---
+  /// One training step (fit, train_on_batch); returns the logs fit shows, records in History and hands to
+  /// callbacks (an overriding step's logs are also the epoch's). The default: the forward pass in training
+  /// mode, compute_loss, the gradients of the trainable variables, optimizer().apply, compute_metrics
+  /// (replayed from a kernel plan when it can). A custom step cannot run under a distribution strategy
+  /// (UnimplementedError after its first step).
+  virtual Logs train_step(const StepData& data);
+  /// One evaluation step (evaluate, fit's validation, test_on_batch), without gradients. The default: the
+  /// forward pass, compute_loss and compute_metrics.
+  virtual Logs test_step(const StepData& data);
+  /// One prediction step: the outputs for data.x. The default is the forward pass in inference mode.
+  virtual std::vector<Tensor> predict_step(const StepData& data);
+  /// Keras's compute_loss: the compiled losses of y_pred against data.y (leaving masked elements out, with the
+  /// loss weights) plus the sum of every loss in model.losses(). The default steps call it.
+  virtual Tensor compute_loss(const StepData& data, const ForwardResult& y_pred);
+  /// Keras's compute_metrics: adds `loss` to the loss tracker, updates the compiled metrics, returns the logs.
+  virtual Logs compute_metrics(const StepData& data, const ForwardResult& y_pred, const Tensor& loss);
+  /// A metric of the model's own (Keras's metric attributes, such as a GAN's loss trackers): reset when each
+  /// epoch and each evaluate begins, listed by metrics().
+  void track_metric(std::shared_ptr<Metric> metric);
+
   /// The network's forward pass on a batch: the outputs and their Keras masks (which the losses and
   /// metrics apply).
   virtual ForwardResult forward(const std::vector<Tensor>& inputs, bool training) = 0;
@@ -274,7 +309,9 @@ class Trainer {
   /// inference mode), for a resumed fit that restores metric states before its first step.
   void build_metrics_from(const Batch& batch);
   Logs metric_logs() const;
-  Logs train_step(const Batch& batch);
+  /// Places the batch, runs the (possibly overridden) train_step and notes whether it was the default.
+  Logs run_train_step(const Batch& host_batch);
+  Logs default_train_step(const Batch& batch);
   /// The eager forward pass, loss and backward of a train step (grads of `vars`, in order).
   training_detail::StepTensors forward_backward(const Batch& batch, const std::vector<Variable>& vars);
   /// The same, from a recorded kernel plan when the step allows it (compiled_step.cpp).
@@ -284,7 +321,8 @@ class Trainer {
   std::vector<Tensor> predict_forward(const Batch& batch);
   /// Whether steps on this batch may replay kernel plans (CPU, no strategy, not run eagerly).
   bool may_replay(const Batch& batch) const;
-  Logs test_step(const Batch& batch);
+  Logs run_test_step(const Batch& host_batch);
+  std::vector<Tensor> run_predict_step(const Batch& host_batch);
   /// Forward pass (inference mode), loss and metric updates for a batch already on the model's device.
   void accumulate_test_metrics(const Batch& batch);
   // Under a strategy (distributed_steps.cpp): each replica of this process runs its slice of the global batch.
@@ -311,6 +349,11 @@ class Trainer {
   bool replicas_synced_ = false;
   std::vector<std::shared_ptr<Callback>> fit_callbacks_;  // during fit
   std::vector<uint64_t> epoch_data_state_;               // during fit
+  std::vector<std::shared_ptr<Metric>> own_metrics_;     // track_metric
+  // Whether the last step was the default one, and whether an override ran instead (its logs are the epoch's).
+  bool default_train_step_ran_ = false, default_test_step_ran_ = false;
+  bool custom_train_step_ran_ = false, custom_test_step_ran_ = false;
+  std::vector<Tensor> last_per_output_;  // the default compute_loss's per-output losses
   // Kernel plans per input signature, for train, test (evaluate) and predict steps.
   std::unique_ptr<training_detail::CompiledSteps> compiled_steps_, compiled_tests_, compiled_predicts_;
 };
