@@ -117,6 +117,11 @@ std::vector<Shape> BidirectionalImpl::compute_output_shape(const std::vector<Sha
   return out;
 }
 
+void BidirectionalImpl::reset_states() {
+  forward_->reset_states();
+  backward_->reset_states();
+}
+
 std::vector<Tensor> BidirectionalImpl::compute_mask(const std::vector<Tensor>& inputs,
                                                     const std::vector<Tensor>& masks) const {
   const Tensor mask = forward_->return_sequences() && !masks.empty() ? masks[0] : Tensor();

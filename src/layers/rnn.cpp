@@ -8,6 +8,7 @@
 #include "keel/ops/nn.h"
 #include "layers/config_util.h"
 #include "layers/rnn_util.h"
+#include "ops/kernel_plan.h"
 
 namespace keel::layers {
 
@@ -16,9 +17,6 @@ namespace keel::layers {
 RNNImpl::RNNImpl(std::string class_name, std::shared_ptr<RNNCellImpl> cell, RNNLoopOptions loop, std::string name)
     : Layer(std::move(class_name), std::move(name)), cell_(std::move(cell)), loop_(loop) {
   set_supports_masking(true);
-  if (loop_.stateful)
-    throw UnimplementedError(this->class_name() + " \"" + this->name() +
-                             "\": stateful=true is not implemented in Keel; only stateful=false is supported");
   input_spec_ = {detail::rank_spec(3)};
   expected_inputs_ = std::nullopt;  // x, or x and the initial states (checked in build)
   track(cell_, "cell");
@@ -67,7 +65,24 @@ std::vector<Tensor> RNNImpl::call(const std::vector<Tensor>& inputs, const CallC
                  " (batch, units), received ", shape_str(inputs[i + 1].shape()));
       states[i] = inputs[i + 1];
     }
+  } else if (loop_.stateful && !carried_.empty()) {
+    KEEL_CHECK(carried_[0].shape()[0] == batch, ValueError, "Layer \"", name(),
+               "\" is stateful and carries states for ", carried_[0].shape()[0], " samples, but received a batch of ",
+               batch, ": a stateful RNN needs the same batch size on every call (call reset_states() to start afresh)");
+    states = carried_;
   }
+  if (loop_.stateful) {
+    // A recorded step would replay the states it started from, not the carried ones.
+    if (auto* recorder = KernelPlanRecorder::active())
+      recorder->refuse("layer \"" + name() + "\" is a stateful RNN (its states change between steps)");
+  }
+  // Keras 3 applies recurrent dropout in SimpleRNN only (its LSTM and GRU cells' default implementation=2
+  // ignore it): the previous output times one inverted-dropout mask per sequence.
+  Tensor recurrent_keep;
+  const double recurrent_rate = cell_->recurrent_dropout();
+  if (ctx.training && recurrent_rate > 0.0 && recurrent_rate < 1.0 &&
+      dynamic_cast<const SimpleRNNCellImpl*>(cell_.get()) != nullptr)
+    recurrent_keep = detail::dropout_mask(batch, cell_->units(), recurrent_rate);
   // A mask (batch, timesteps): at a masked step the states keep their values and the output is the previous
   // one (zeros before any, or always with zero_output_for_mask), as Keras's backend rnn.
   const Tensor mask = ctx.mask(0);
@@ -79,7 +94,14 @@ std::vector<Tensor> RNNImpl::call(const std::vector<Tensor>& inputs, const CallC
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = loop_.go_backwards ? steps - 1 - k : k;
     const Tensor xt = ops::reshape(ops::slice_axis(projected, 1, t, t + 1), {batch, width});
-    std::vector<Tensor> next = cell_->step(xt, states);
+    std::vector<Tensor> next;
+    if (recurrent_keep.defined()) {
+      std::vector<Tensor> dropped = states;
+      dropped[0] = dropped[0] * recurrent_keep;
+      next = cell_->step(xt, dropped);
+    } else {
+      next = cell_->step(xt, states);
+    }
     if (mask.defined()) {
       const Tensor kept = ops::reshape(ops::slice_axis(mask, 1, t, t + 1), {batch, 1});
       const Tensor held = loop_.zero_output_for_mask || !output.defined()
@@ -95,7 +117,17 @@ std::vector<Tensor> RNNImpl::call(const std::vector<Tensor>& inputs, const CallC
   }
   std::vector<Tensor> result{loop_.return_sequences ? ops::stack(outputs, 1) : output};
   if (loop_.return_state) result.insert(result.end(), states.begin(), states.end());
+  if (loop_.stateful) {
+    // Keras assigns the final states to its state variables: the next call starts there, no gradient flows back.
+    carried_.clear();
+    for (const Tensor& s : states) carried_.push_back(s.detach());
+  }
   return result;
+}
+
+void RNNImpl::reset_states() {
+  KEEL_CHECK(loop_.stateful, ValueError, "Layer \"", name(), "\" is not stateful: reset_states() needs stateful=true");
+  carried_.clear();
 }
 
 std::vector<Shape> RNNImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {

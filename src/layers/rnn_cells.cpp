@@ -13,15 +13,12 @@
 namespace keel::layers {
 namespace {
 
-// Keras clamps the rates silently; only recurrent dropout is refused, as it is not implemented.
+// Keras clamps the rates silently.
 double clamp_rate(double rate) { return std::clamp(rate, 0.0, 1.0); }
 
-void check_cell_args(const char* cls, int64_t units, double recurrent_dropout) {
+void check_cell_args(const char* cls, int64_t units) {
   KEEL_CHECK(units > 0, ValueError, cls,
              ": received an invalid value for argument `units`, expected a positive integer, got ", units, ".");
-  if (recurrent_dropout > 0.0)
-    throw UnimplementedError(std::string(cls) + ": recurrent_dropout=" + std::to_string(recurrent_dropout) +
-                             " is not implemented in Keel; only recurrent_dropout=0 is supported");
 }
 
 // Keras's unit_forget_bias: [bias_init(u), ones(u), bias_init(2u)] whatever bias_initializer is.
@@ -109,7 +106,7 @@ SimpleRNNCellImpl::SimpleRNNCellImpl(int64_t units, SimpleRNNCellOptions options
     : RNNCellImpl("SimpleRNNCell", units, 1, options.dropout, options.recurrent_dropout,
                   RecurrentPenalties::of(options), options.name),
       options_(std::move(options)) {
-  check_cell_args("SimpleRNNCell", units, options_.recurrent_dropout);
+  check_cell_args("SimpleRNNCell", units);
 }
 
 void SimpleRNNCellImpl::build_cell(int64_t input_dim) {
@@ -142,7 +139,7 @@ LSTMCellImpl::LSTMCellImpl(int64_t units, LSTMCellOptions options)
     : RNNCellImpl("LSTMCell", units, 2, options.dropout, options.recurrent_dropout, RecurrentPenalties::of(options),
                   options.name),
       options_(std::move(options)) {
-  check_cell_args("LSTMCell", units, options_.recurrent_dropout);
+  check_cell_args("LSTMCell", units);
 }
 
 void LSTMCellImpl::build_cell(int64_t input_dim) {
@@ -189,7 +186,7 @@ GRUCellImpl::GRUCellImpl(int64_t units, GRUCellOptions options)
     : RNNCellImpl("GRUCell", units, 1, options.dropout, options.recurrent_dropout, RecurrentPenalties::of(options),
                   options.name),
       options_(std::move(options)) {
-  check_cell_args("GRUCell", units, options_.recurrent_dropout);
+  check_cell_args("GRUCell", units);
 }
 
 void GRUCellImpl::build_cell(int64_t input_dim) {

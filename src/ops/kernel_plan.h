@@ -84,6 +84,9 @@ class KernelPlanRecorder : private detail::ThreadObserver {
   /// The kernel recorded last drew one random-stream position into its attributes; on replay, `redraw`
   /// draws a fresh one into the plan's copy, in the same order as the eager code would.
   void refresh_last_draw(std::function<void(void* attrs)> redraw);
+  /// Makes the plan unreplayable for `reason`: the recorded code depends on something a replay would not
+  /// bring up to date (a stateful RNN's carried states).
+  void refuse(std::string reason) { fail(std::move(reason)); }
 
  private:
   void host_read() override;

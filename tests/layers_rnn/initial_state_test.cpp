@@ -10,16 +10,13 @@
 
 #include "data/temp_dir.h"
 #include "keel/keel.h"
+#include "layers_rnn/rnn_test_util.h"
 #include "test_util.h"
 
 namespace keel {
 namespace {
 
-void expect_close(const Tensor& a, const Tensor& b, double tol = 1e-6) {
-  ASSERT_EQ(a.shape(), b.shape());
-  const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
-  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], tol) << i;
-}
+using testing::expect_close;
 
 template <class L>
 void expect_state_continuity(L layer) {

@@ -322,8 +322,6 @@ TEST(Recurrent, InputDropoutOnlyWhileTraining) {
 TEST(Recurrent, ArgumentErrors) {
   EXPECT_THROW(layers::LSTM(0), ValueError);
   EXPECT_THROW(layers::GRU(-2), ValueError);
-  EXPECT_THROW(layers::SimpleRNN(U, {.stateful = true}), UnimplementedError);
-  EXPECT_THROW(layers::LSTM(U, {.recurrent_dropout = 0.2}), UnimplementedError);
   EXPECT_THROW(layers::Bidirectional(layers::LSTM(U), {.merge_mode = "max"}), ValueError);
   EXPECT_THROW(layers::Bidirectional(layers::Dense(U)), ValueError);
   EXPECT_THROW(layers::Bidirectional(layers::LSTM(U), {.backward_layer = layers::LSTM(U)}), ValueError);

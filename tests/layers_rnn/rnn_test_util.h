@@ -27,4 +27,11 @@ inline void expect_values(const Tensor& actual, const Shape& shape, const std::v
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], expected[i], tol) << what << " at " << i;
 }
 
+/// Same shape, and every element within `tol` of the other's.
+inline void expect_close(const Tensor& a, const Tensor& b, double tol = 1e-6) {
+  ASSERT_EQ(a.shape(), b.shape());
+  const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], tol) << i;
+}
+
 }  // namespace keel::testing

@@ -81,7 +81,7 @@ struct SimpleRNNCellOptions {
   Constraint recurrent_constraint = {};
   Constraint bias_constraint = {};
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;  // only 0: anything else is an UnimplementedError
+  double recurrent_dropout = 0.0;  // used by layers::SimpleRNN (one mask per sequence, in training)
   std::string name = "";
 };
 
@@ -121,7 +121,7 @@ struct LSTMCellOptions {
   Constraint recurrent_constraint = {};
   Constraint bias_constraint = {};
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;  // only 0
+  double recurrent_dropout = 0.0;  // accepted and saved; no effect, as in Keras 3 (its default implementation=2)
   std::string name = "";
 };
 
@@ -160,7 +160,7 @@ struct GRUCellOptions {
   Constraint recurrent_constraint = {};
   Constraint bias_constraint = {};
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;  // only 0
+  double recurrent_dropout = 0.0;  // accepted and saved; no effect, as in Keras 3 (its default implementation=2)
   bool reset_after = true;         // bias (2, 3u) and the reset gate applied after the recurrent matmul
   std::string name = "";
 };
@@ -206,7 +206,9 @@ struct RNNLoopOptions {
   bool return_sequences = false;
   bool return_state = false;
   bool go_backwards = false;  // the sequence output stays in processing (reversed) order, as in Keras
-  bool stateful = false;      // only false: true is an UnimplementedError
+  /// Each call starts from the final states of the previous call (per sample index; the batch size must stay
+  /// the same) until reset_states(); the states are not weights (not saved), as in Keras.
+  bool stateful = false;
   bool unroll = false;        // accepted and saved; the loop is always unrolled eagerly
   /// With a mask, a masked step's output is 0 instead of the previous step's output (states always keep
   /// their previous values there). Bidirectional sets it to return_sequences, as Keras.
@@ -237,10 +239,15 @@ class RNNImpl : public Layer {
   bool return_state() const { return loop_.return_state; }
   bool go_backwards() const { return loop_.go_backwards; }
   void set_zero_output_for_mask(bool zero) { loop_.zero_output_for_mask = zero; }
+  /// stateful: forgets the carried states (the next call starts from zeros). ValueError when not stateful.
+  void reset_states();
+  /// stateful: the states the next call starts from (empty before the first call or after reset_states()).
+  const std::vector<Tensor>& states() const { return carried_; }
 
  private:
   std::shared_ptr<RNNCellImpl> cell_;
   RNNLoopOptions loop_;
+  std::vector<Tensor> carried_;  // stateful: the last call's final states
 };
 
 struct SimpleRNNOptions {
@@ -257,7 +264,7 @@ struct SimpleRNNOptions {
   Constraint recurrent_constraint = {};
   Constraint bias_constraint = {};
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;  // only 0
+  double recurrent_dropout = 0.0;  // on the previous output, one mask per sequence, in training
   bool return_sequences = false;
   bool return_state = false;
   bool go_backwards = false;
@@ -283,7 +290,7 @@ struct LSTMOptions {
   Constraint recurrent_constraint = {};
   Constraint bias_constraint = {};
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;  // only 0
+  double recurrent_dropout = 0.0;  // accepted and saved; no effect, as in Keras 3 (its default implementation=2)
   bool return_sequences = false;
   bool return_state = false;
   bool go_backwards = false;
@@ -308,7 +315,7 @@ struct GRUOptions {
   Constraint recurrent_constraint = {};
   Constraint bias_constraint = {};
   double dropout = 0.0;
-  double recurrent_dropout = 0.0;  // only 0
+  double recurrent_dropout = 0.0;  // accepted and saved; no effect, as in Keras 3 (its default implementation=2)
   bool return_sequences = false;
   bool return_state = false;
   bool go_backwards = false;
@@ -379,6 +386,8 @@ class BidirectionalImpl : public Layer {
   const std::shared_ptr<RNNImpl>& forward_layer() const { return forward_; }
   const std::shared_ptr<RNNImpl>& backward_layer() const { return backward_; }
   const std::optional<std::string>& merge_mode() const { return merge_mode_; }
+  /// stateful: resets both halves.
+  void reset_states();
 
  private:
   std::shared_ptr<RNNImpl> forward_, backward_;
@@ -388,6 +397,36 @@ class BidirectionalImpl : public Layer {
 class Bidirectional : public LayerHolder<BidirectionalImpl> {
  public:
   Bidirectional(const LayerHandle& layer, BidirectionalOptions options = {});
+};
+
+// --- TimeDistributed ---
+
+struct TimeDistributedOptions {
+  std::string name = "";
+};
+
+/// keras.layers.TimeDistributed: applies `layer` to every time step of a (batch, time, ...) input, one step
+/// at a time as Keras 3 does (so BatchNormalization takes each step's statistics), with the same weights.
+/// Output (batch, time, ...layer's output); a mask passes through (and reaches the layer step by step).
+class TimeDistributedImpl : public UnaryLayer {
+ public:
+  TimeDistributedImpl(const LayerHandle& layer, TimeDistributedOptions options = {});
+  void build(const Shape& input_shape) override;
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  std::vector<DType> compute_output_dtype(const std::vector<DType>& input_dtypes,
+                                          const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+  const LayerHandle& layer() const { return layer_; }
+
+ private:
+  Shape step_shape(const Shape& input_shape) const;
+  LayerHandle layer_;
+};
+
+class TimeDistributed : public LayerHolder<TimeDistributedImpl> {
+ public:
+  explicit TimeDistributed(const LayerHandle& layer, TimeDistributedOptions options = {});
 };
 
 }  // namespace keel::layers
