@@ -222,7 +222,7 @@ Conv2DTransposeImpl::Conv2DTransposeImpl(int64_t filters, std::vector<int64_t> k
   options_.strides = detail::standardize_tuple(options_.strides, 2, "strides", who);
   options_.dilation_rate = detail::standardize_tuple(options_.dilation_rate, 2, "dilation_rate", who);
   options_.padding = detail::standardize_padding(options_.padding, who);
-  options_.data_format = detail::standardize_data_format(options_.data_format, who);
+  options_.data_format = detail::standardize_data_format(options_.data_format, who, /*allow_channels_first=*/true);
   check_positive(filters, "filters", who);
   if (options_.output_padding) {
     auto& op = *options_.output_padding;
@@ -237,8 +237,9 @@ Conv2DTransposeImpl::Conv2DTransposeImpl(int64_t filters, std::vector<int64_t> k
 
 void Conv2DTransposeImpl::build(const Shape& input_shape) {
   const std::string who = layer_label(*this);
+  const bool first = options_.data_format == "channels_first";
   detail::check_spatial_rank(input_shape, 2, who);
-  const int64_t in = known_channels(input_shape, who);
+  const int64_t in = known_channels(first ? detail::to_channels_last(input_shape) : input_shape, who);
   compute_output_shape(input_shape);
   // Output channels before input channels: the kernel of the convolution this layer transposes.
   kernel_ = add_weight("kernel", kernel_shape_of(kernel_size_, filters_, in), options_.kernel_initializer, true,
@@ -246,19 +247,25 @@ void Conv2DTransposeImpl::build(const Shape& input_shape) {
   if (options_.use_bias)
     bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
                        options_.bias_constraint);
-  input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
+  input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{first ? 1 : -1, in}}}};
   UnaryLayer::build(input_shape);
 }
 
 Tensor Conv2DTransposeImpl::call(const Tensor& x, const CallContext&) {
+  // channels_first: the channels_last computation on the transposed input (the kernel layout is the same).
+  const bool first = options_.data_format == "channels_first";
   ops::ConvOptions o{.strides = options_.strides, .padding = options_.padding, .dilation_rate = options_.dilation_rate};
-  Tensor y = ops::conv2d_transpose(x, kernel_.value(), o, options_.output_padding);
-  return options_.activation(add_bias(y, bias_, options_.use_bias));
+  Tensor y =
+      ops::conv2d_transpose(first ? detail::to_channels_last(x) : x, kernel_.value(), o, options_.output_padding);
+  y = options_.activation(add_bias(y, bias_, options_.use_bias));
+  return first ? detail::to_channels_first(y) : y;
 }
 
-Shape Conv2DTransposeImpl::compute_output_shape(const Shape& input_shape) const {
+Shape Conv2DTransposeImpl::compute_output_shape(const Shape& given_shape) const {
   const std::string who = layer_label(*this);
-  detail::check_spatial_rank(input_shape, 2, who);
+  detail::check_spatial_rank(given_shape, 2, who);
+  const bool first = options_.data_format == "channels_first";
+  const Shape input_shape = first ? detail::to_channels_last(given_shape) : given_shape;
   Shape out = input_shape;
   for (int i = 0; i < 2; ++i) {
     const int64_t in = input_shape[i + 1];
@@ -278,7 +285,7 @@ Shape Conv2DTransposeImpl::compute_output_shape(const Shape& input_shape) const 
                ", padding=\"", options_.padding, "\"", op ? ", output_padding=" + tuple_str(*op) : std::string());
   }
   out.back() = filters_;
-  return out;
+  return first ? detail::to_channels_first(out) : out;
 }
 
 nlohmann::json Conv2DTransposeImpl::get_config() const {
@@ -335,15 +342,16 @@ DepthwiseConv2DImpl::DepthwiseConv2DImpl(std::vector<int64_t> kernel_size, Depth
   options_.strides = detail::standardize_tuple(options_.strides, 2, "strides", who);
   options_.dilation_rate = detail::standardize_tuple(options_.dilation_rate, 2, "dilation_rate", who);
   options_.padding = detail::standardize_padding(options_.padding, who);
-  options_.data_format = detail::standardize_data_format(options_.data_format, who);
+  options_.data_format = detail::standardize_data_format(options_.data_format, who, /*allow_channels_first=*/true);
   check_positive(options_.depth_multiplier, "depth_multiplier", who);
   check_strides_vs_dilation(options_.strides, options_.dilation_rate, who);
 }
 
 void DepthwiseConv2DImpl::build(const Shape& input_shape) {
   const std::string who = layer_label(*this);
+  const bool first = options_.data_format == "channels_first";
   detail::check_spatial_rank(input_shape, 2, who);
-  const int64_t in = known_channels(input_shape, who);
+  const int64_t in = known_channels(first ? detail::to_channels_last(input_shape) : input_shape, who);
   compute_output_shape(input_shape);
   kernel_ = add_weight("kernel", kernel_shape_of(kernel_size_, in, options_.depth_multiplier),
                        options_.depthwise_initializer, true, DType::f32, options_.depthwise_regularizer,
@@ -351,21 +359,27 @@ void DepthwiseConv2DImpl::build(const Shape& input_shape) {
   if (options_.use_bias)
     bias_ = add_weight("bias", {in * options_.depth_multiplier}, options_.bias_initializer, true, DType::f32,
                        options_.bias_regularizer, options_.bias_constraint);
-  input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
+  input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{first ? 1 : -1, in}}}};
   UnaryLayer::build(input_shape);
 }
 
 Tensor DepthwiseConv2DImpl::call(const Tensor& x, const CallContext&) {
+  const bool first = options_.data_format == "channels_first";
   ops::ConvOptions o{.strides = options_.strides, .padding = options_.padding, .dilation_rate = options_.dilation_rate};
-  Tensor y = ops::depthwise_conv2d(x, kernel_.value(), o);
-  return options_.activation(add_bias(y, bias_, options_.use_bias));
+  Tensor y = ops::depthwise_conv2d(first ? detail::to_channels_last(x) : x, kernel_.value(), o);
+  y = options_.activation(add_bias(y, bias_, options_.use_bias));
+  return first ? detail::to_channels_first(y) : y;
 }
 
-Shape DepthwiseConv2DImpl::compute_output_shape(const Shape& input_shape) const {
+Shape DepthwiseConv2DImpl::compute_output_shape(const Shape& given_shape) const {
+  const bool first = options_.data_format == "channels_first" && given_shape.size() == 4;
+  const Shape input_shape = first ? detail::to_channels_last(given_shape) : given_shape;
   const int64_t in = input_shape.empty() ? kUnknownDim : input_shape.back();
   const int64_t out_channels = in == kUnknownDim ? kUnknownDim : in * options_.depth_multiplier;
-  return conv_output_shape(input_shape, kernel_shape_of(kernel_size_, in, options_.depth_multiplier), options_.strides,
-                           options_.dilation_rate, options_.padding, out_channels, layer_label(*this));
+  const Shape out =
+      conv_output_shape(input_shape, kernel_shape_of(kernel_size_, in, options_.depth_multiplier), options_.strides,
+                        options_.dilation_rate, options_.padding, out_channels, layer_label(*this));
+  return first ? detail::to_channels_first(out) : out;
 }
 
 nlohmann::json DepthwiseConv2DImpl::get_config() const {
@@ -417,7 +431,7 @@ SeparableConv2DImpl::SeparableConv2DImpl(int64_t filters, std::vector<int64_t> k
   options_.strides = detail::standardize_tuple(options_.strides, 2, "strides", who);
   options_.dilation_rate = detail::standardize_tuple(options_.dilation_rate, 2, "dilation_rate", who);
   options_.padding = detail::standardize_padding(options_.padding, who);
-  options_.data_format = detail::standardize_data_format(options_.data_format, who);
+  options_.data_format = detail::standardize_data_format(options_.data_format, who, /*allow_channels_first=*/true);
   check_positive(filters, "filters", who);
   check_positive(options_.depth_multiplier, "depth_multiplier", who);
   check_strides_vs_dilation(options_.strides, options_.dilation_rate, who);
@@ -425,8 +439,9 @@ SeparableConv2DImpl::SeparableConv2DImpl(int64_t filters, std::vector<int64_t> k
 
 void SeparableConv2DImpl::build(const Shape& input_shape) {
   const std::string who = layer_label(*this);
+  const bool first = options_.data_format == "channels_first";
   detail::check_spatial_rank(input_shape, 2, who);
-  const int64_t in = known_channels(input_shape, who);
+  const int64_t in = known_channels(first ? detail::to_channels_last(input_shape) : input_shape, who);
   compute_output_shape(input_shape);
   const int64_t m = options_.depth_multiplier;
   depthwise_kernel_ =
@@ -437,21 +452,27 @@ void SeparableConv2DImpl::build(const Shape& input_shape) {
   if (options_.use_bias)
     bias_ = add_weight("bias", {filters_}, options_.bias_initializer, true, DType::f32, options_.bias_regularizer,
                        options_.bias_constraint);
-  input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{-1, in}}}};
+  input_spec_ = {InputSpec{.ndim = 4, .min_ndim = std::nullopt, .axes = {{first ? 1 : -1, in}}}};
   UnaryLayer::build(input_shape);
 }
 
 Tensor SeparableConv2DImpl::call(const Tensor& x, const CallContext&) {
+  const bool first = options_.data_format == "channels_first";
   ops::ConvOptions o{.strides = options_.strides, .padding = options_.padding, .dilation_rate = options_.dilation_rate};
-  Tensor depthwise = ops::depthwise_conv2d(x, depthwise_kernel_.value(), o);
+  Tensor depthwise = ops::depthwise_conv2d(first ? detail::to_channels_last(x) : x, depthwise_kernel_.value(), o);
   Tensor y = ops::conv2d(depthwise, pointwise_kernel_.value());  // 1x1, stride 1, valid
-  return options_.activation(add_bias(y, bias_, options_.use_bias));
+  y = options_.activation(add_bias(y, bias_, options_.use_bias));
+  return first ? detail::to_channels_first(y) : y;
 }
 
-Shape SeparableConv2DImpl::compute_output_shape(const Shape& input_shape) const {
+Shape SeparableConv2DImpl::compute_output_shape(const Shape& given_shape) const {
+  const bool first = options_.data_format == "channels_first" && given_shape.size() == 4;
+  const Shape input_shape = first ? detail::to_channels_last(given_shape) : given_shape;
   const int64_t in = input_shape.empty() ? kUnknownDim : input_shape.back();
-  return conv_output_shape(input_shape, kernel_shape_of(kernel_size_, in, options_.depth_multiplier), options_.strides,
-                           options_.dilation_rate, options_.padding, filters_, layer_label(*this));
+  const Shape out =
+      conv_output_shape(input_shape, kernel_shape_of(kernel_size_, in, options_.depth_multiplier), options_.strides,
+                        options_.dilation_rate, options_.padding, filters_, layer_label(*this));
+  return first ? detail::to_channels_first(out) : out;
 }
 
 nlohmann::json SeparableConv2DImpl::get_config() const {

@@ -56,9 +56,10 @@ inline std::string standardize_data_format(const std::string& data_format, const
              ": the `data_format` argument must be one of \"channels_first\", \"channels_last\". Received: "
              "data_format=\"",
              data_format, "\"");
-  KEEL_CHECK(f == "channels_last" || allow_channels_first, UnimplementedError, who,
-             ": Keel supports data_format=\"channels_first\" only on Conv1D/Conv2D and the poolings; this layer "
-             "takes channels_last inputs (batch, *spatial, channels)");
+  KEEL_CHECK(
+      f == "channels_last" || allow_channels_first, UnimplementedError, who,
+      ": Keel supports data_format=\"channels_first\" on the convolution, pooling and reshaping layers; this layer "
+      "takes channels_last inputs (batch, *spatial, channels)");
   return f;
 }
 

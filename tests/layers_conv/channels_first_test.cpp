@@ -1,4 +1,5 @@
-// data_format="channels_first" for Conv1D/Conv2D, MaxPooling/AveragePooling and the global poolings: inputs
+// data_format="channels_first" for Conv1D/Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D,
+// MaxPooling/AveragePooling and the global poolings: inputs
 // (batch, channels, *spatial), Keras's kernel layout unchanged. Values against direct loops over NCHW arrays
 // written here; shapes, gradients' agreement with channels_last, configs and training.
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "keel/keel.h"
+#include "layers/layer_test_util.h"
 
 namespace keel {
 namespace {
@@ -40,6 +42,63 @@ TEST(ChannelsFirst, Conv2DMatchesDirectLoops) {
                 acc += xv[((n * C + c) * H + i + kh) * W + j + kw] * k[((kh * K + kw) * C + c) * O + o];
           EXPECT_NEAR(got[((n * O + o) * OH + i) * OW + j], acc, 1e-5);
         }
+}
+
+TEST(ChannelsFirst, DepthwiseConv2DMatchesDirectLoops) {
+  const int64_t N = 2, C = 3, H = 5, W = 4, M = 2, K = 2;
+  const std::vector<float> xv = nchw(N, C, H, W);
+  layers::DepthwiseConv2D conv({K, K}, {.depth_multiplier = M, .data_format = "channels_first"});
+  const Tensor y = conv(from_vector(xv, {N, C, H, W}));
+  const int64_t OH = H - K + 1, OW = W - K + 1;
+  ASSERT_EQ(y.shape(), (Shape{N, C * M, OH, OW}));
+  const std::vector<float> k = conv->weights()[0].value().to_vector<float>();  // (K, K, C, M)
+  const std::vector<float> b = conv->weights()[1].value().to_vector<float>();  // (C·M)
+  const std::vector<float> got = y.to_vector<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t i = 0; i < OH; ++i)
+          for (int64_t j = 0; j < OW; ++j) {
+            double acc = b[c * M + m];
+            for (int64_t kh = 0; kh < K; ++kh)
+              for (int64_t kw = 0; kw < K; ++kw)
+                acc += xv[((n * C + c) * H + i + kh) * W + j + kw] * k[((kh * K + kw) * C + c) * M + m];
+            EXPECT_NEAR(got[((n * C * M + c * M + m) * OH + i) * OW + j], acc, 1e-5);
+          }
+}
+
+// Conv2DTranspose, DepthwiseConv2D and SeparableConv2D: channels_first equals channels_last on the transposed
+// input with the same weights (Keras keeps the kernel layout), through the whole layer contract.
+TEST(ChannelsFirst, TransposedAndSeparableConvolutionsAgreeWithChannelsLast) {
+  const Tensor x = random::normal({2, 3, 6, 5}, 0.0, 1.0, DType::f32, 9);  // NCHW
+  const Tensor x_last = ops::transpose(x, {0, 2, 3, 1});
+  auto check = [&](LayerHandle first, LayerHandle last) {
+    const Tensor y_last = last(x_last);
+    first(x);
+    first->set_weights(last->get_weights());
+    const Tensor y = first(x);
+    const std::vector<float> a = y.to_vector<float>(), b = ops::transpose(y_last, {0, 3, 1, 2}).to_vector<float>();
+    ASSERT_EQ(y.shape(), ops::transpose(y_last, {0, 3, 1, 2}).shape()) << first->name();
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << first->name() << " at " << i;
+    EXPECT_EQ(first->compute_output_shape({x.shape()})[0], y.shape());
+  };
+  check(layers::Conv2DTranspose(4, {3, 3}, {.strides = {2}, .padding = "same", .data_format = "channels_first"}),
+        layers::Conv2DTranspose(4, {3, 3}, {.strides = {2}, .padding = "same"}));
+  check(layers::DepthwiseConv2D({3, 3}, {.depth_multiplier = 2, .data_format = "channels_first"}),
+        layers::DepthwiseConv2D({3, 3}, {.depth_multiplier = 2}));
+  check(layers::SeparableConv2D(4, {3, 3}, {.data_format = "channels_first"}), layers::SeparableConv2D(4, {3, 3}));
+  testing::run_layer_test({.layer = layers::Conv2DTranspose(2, {3, 3}, {.data_format = "channels_first"}),
+                           .input_shapes = {{2, 3, 4, 5}},
+                           .weight_names = {"kernel", "bias"},
+                           .weight_shapes = {{3, 3, 2, 3}, {2}}});
+  testing::run_layer_test({.layer = layers::DepthwiseConv2D({3, 3}, {.data_format = "channels_first"}),
+                           .input_shapes = {{2, 3, 4, 5}},
+                           .weight_names = {"kernel", "bias"},
+                           .weight_shapes = {{3, 3, 3, 1}, {3}}});
+  testing::run_layer_test({.layer = layers::SeparableConv2D(2, {3, 3}, {.data_format = "channels_first"}),
+                           .input_shapes = {{2, 3, 4, 5}},
+                           .weight_names = {"depthwise_kernel", "pointwise_kernel", "bias"},
+                           .weight_shapes = {{3, 3, 3, 1}, {1, 1, 3, 2}, {2}}});
 }
 
 TEST(ChannelsFirst, PoolingMatchesDirectLoops) {

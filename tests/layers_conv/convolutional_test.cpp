@@ -324,10 +324,6 @@ TEST(ConvLayers, ConstructorValidation) {
             std::string::npos);
   EXPECT_NE(error_of<ValueError>([] { layers::Conv1D(4, {3}, {.padding = "full"}); }).find("\"causal\""),
             std::string::npos);
-  EXPECT_NE(error_of<UnimplementedError>([] {
-              layers::Conv2DTranspose(4, {3}, {.data_format = "channels_first"});
-            }).find("channels_first"),
-            std::string::npos);
   EXPECT_NE(error_of<ValueError>([] { layers::Conv2D(4, {3}, {.data_format = "nhwc"}); }).find("data_format"),
             std::string::npos);
   EXPECT_NE(error_of<ValueError>([] {
@@ -338,10 +334,6 @@ TEST(ConvLayers, ConstructorValidation) {
       error_of<ValueError>([] { layers::DepthwiseConv2D({3}, {.depth_multiplier = 0}); }).find("depth_multiplier=0"),
       std::string::npos);
   EXPECT_NE(error_of<ValueError>([] { layers::SeparableConv2D(-1, {3}); }).find("filters=-1"), std::string::npos);
-  EXPECT_NE(error_of<UnimplementedError>([] {
-              layers::SeparableConv2D(2, {3}, {.data_format = "channels_first"});
-            }).find("channels_first"),
-            std::string::npos);
 }
 
 TEST(ConvLayers, OutputSizeZeroOrNegative) {
