@@ -44,13 +44,19 @@ constexpr double kMaskedLogit = -1e9;
 // --- HeadProjectionImpl ---
 
 HeadProjectionImpl::HeadProjectionImpl(std::string name, size_t contracted_dims, Shape output_dims, bool use_bias,
-                                       Initializer kernel_initializer, Initializer bias_initializer)
+                                       Initializer kernel_initializer, Initializer bias_initializer,
+                                       Regularizer kernel_regularizer, Regularizer bias_regularizer,
+                                       Constraint kernel_constraint, Constraint bias_constraint)
     : UnaryLayer("EinsumDense", std::move(name)),
       contracted_dims_(contracted_dims),
       output_dims_(std::move(output_dims)),
       use_bias_(use_bias),
       kernel_initializer_(std::move(kernel_initializer)),
-      bias_initializer_(std::move(bias_initializer)) {}
+      bias_initializer_(std::move(bias_initializer)),
+      kernel_regularizer_(std::move(kernel_regularizer)),
+      bias_regularizer_(std::move(bias_regularizer)),
+      kernel_constraint_(std::move(kernel_constraint)),
+      bias_constraint_(std::move(bias_constraint)) {}
 
 void HeadProjectionImpl::build(const Shape& input_shape) {
   KEEL_CHECK(input_shape.size() > contracted_dims_, ShapeError, "Layer \"", name(), "\": input shape ",
@@ -63,8 +69,10 @@ void HeadProjectionImpl::build(const Shape& input_shape) {
   const int64_t fan_in = product(kernel_shape, 0, kernel_shape.size());
   const int64_t fan_out = product(output_dims_, 0, output_dims_.size());
   kernel_shape.insert(kernel_shape.end(), output_dims_.begin(), output_dims_.end());
-  kernel_ = add_weight("kernel", kernel_shape, with_matrix_fans(kernel_initializer_, fan_in, fan_out));
-  if (use_bias_) bias_ = add_weight("bias", output_dims_, bias_initializer_);
+  kernel_ = add_weight("kernel", kernel_shape, with_matrix_fans(kernel_initializer_, fan_in, fan_out), true, DType::f32,
+                       kernel_regularizer_, kernel_constraint_);
+  if (use_bias_)
+    bias_ = add_weight("bias", output_dims_, bias_initializer_, true, DType::f32, bias_regularizer_, bias_constraint_);
   InputSpec spec;
   spec.ndim = input_rank_;
   for (size_t i = 0; i < contracted_dims_; ++i)
@@ -120,6 +128,7 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t num_heads, int64_t key_di
       options_(std::move(options)) {
   expected_inputs_ = std::nullopt;
   set_supports_masking(true);
+  set_activity_regularizer(options_.activity_regularizer);
   KEEL_CHECK(num_heads > 0, ValueError,
              "MultiHeadAttention: `num_heads` must be a positive integer. Received: num_heads=", num_heads);
   KEEL_CHECK(key_dim > 0, ValueError,
@@ -170,10 +179,15 @@ void MultiHeadAttentionImpl::build(const std::vector<Shape>& input_shapes) {
   const Shape out_dims = options_.output_shape.value_or(Shape{q.back()});
   const Initializer& ki = options_.kernel_initializer;
   const Initializer& bi = options_.bias_initializer;
-  query_ = std::make_shared<HeadProjectionImpl>("query", 1, Shape{num_heads_, key_dim_}, options_.use_bias, ki, bi);
-  key_ = std::make_shared<HeadProjectionImpl>("key", 1, Shape{num_heads_, key_dim_}, options_.use_bias, ki, bi);
-  value_ = std::make_shared<HeadProjectionImpl>("value", 1, Shape{num_heads_, value_dim_}, options_.use_bias, ki, bi);
-  output_ = std::make_shared<HeadProjectionImpl>("attention_output", 2, out_dims, options_.use_bias, ki, bi);
+  auto projection = [&](const char* name, size_t contracted, Shape dims) {
+    return std::make_shared<HeadProjectionImpl>(name, contracted, std::move(dims), options_.use_bias, ki, bi,
+                                                options_.kernel_regularizer, options_.bias_regularizer,
+                                                options_.kernel_constraint, options_.bias_constraint);
+  };
+  query_ = projection("query", 1, Shape{num_heads_, key_dim_});
+  key_ = projection("key", 1, Shape{num_heads_, key_dim_});
+  value_ = projection("value", 1, Shape{num_heads_, value_dim_});
+  output_ = projection("attention_output", 2, out_dims);
   query_->build(q);
   key_->build(k);
   value_->build(v);
@@ -319,11 +333,11 @@ nlohmann::json MultiHeadAttentionImpl::get_config() const {
   c["attention_axes"] = options_.attention_axes ? nlohmann::json(*options_.attention_axes) : nlohmann::json(nullptr);
   c["kernel_initializer"] = options_.kernel_initializer.get_config();
   c["bias_initializer"] = options_.bias_initializer.get_config();
-  c["kernel_regularizer"] = nullptr;
-  c["bias_regularizer"] = nullptr;
+  c["kernel_regularizer"] = options_.kernel_regularizer.get_config();
+  c["bias_regularizer"] = options_.bias_regularizer.get_config();
   c["activity_regularizer"] = activity_regularizer().get_config();
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["kernel_constraint"] = options_.kernel_constraint.get_config();
+  c["bias_constraint"] = options_.bias_constraint.get_config();
   c["seed"] = nullptr;
   return c;
 }
@@ -338,6 +352,11 @@ LayerHandle multi_head_attention_from_config(const nlohmann::json& c) {
                               .use_bias = c.value("use_bias", true),
                               .kernel_initializer = detail::initializer_from(c, "kernel_initializer", "glorot_uniform"),
                               .bias_initializer = detail::initializer_from(c, "bias_initializer", "zeros"),
+                              .kernel_regularizer = detail::regularizer_from(c, "kernel_regularizer"),
+                              .bias_regularizer = detail::regularizer_from(c, "bias_regularizer"),
+                              .activity_regularizer = detail::regularizer_from(c, "activity_regularizer"),
+                              .kernel_constraint = detail::constraint_from(c, "kernel_constraint"),
+                              .bias_constraint = detail::constraint_from(c, "bias_constraint"),
                               .name = detail::name_from(c)};
   if (c.contains("output_shape") && !c.at("output_shape").is_null()) {
     const auto& s = c.at("output_shape");

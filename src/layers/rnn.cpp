@@ -148,16 +148,23 @@ std::vector<Tensor> RNNImpl::compute_mask(const std::vector<Tensor>&, const std:
 }
 
 nlohmann::json RNNImpl::get_config() const {
-  nlohmann::json c = cell_->get_config();
-  const nlohmann::json base = Layer::get_config();
-  for (const auto& [key, value] : base.items()) c[key] = value;  // this layer's name, not the cell's
+  nlohmann::json c;
+  if (class_name() == "RNN") {
+    // keras.layers.RNN keeps its cell serialized under "cell"; SimpleRNN/LSTM/GRU flatten the cell's keys.
+    c = Layer::get_config();
+    c["cell"] = serialize(LayerHandle(cell_));
+  } else {
+    c = cell_->get_config();
+    const nlohmann::json base = Layer::get_config();
+    for (const auto& [key, value] : base.items()) c[key] = value;  // this layer's name, not the cell's
+    c["activity_regularizer"] = activity_regularizer().get_config();
+  }
   c["return_sequences"] = loop_.return_sequences;
   c["return_state"] = loop_.return_state;
   c["go_backwards"] = loop_.go_backwards;
   c["stateful"] = loop_.stateful;
   c["unroll"] = loop_.unroll;
   c["zero_output_for_mask"] = loop_.zero_output_for_mask;
-  c["activity_regularizer"] = activity_regularizer().get_config();
   return c;
 }
 
@@ -221,12 +228,42 @@ GRUImpl::GRUImpl(int64_t units, GRUOptions o)
   set_activity_regularizer(o.activity_regularizer);
 }
 
+namespace {
+std::shared_ptr<RNNCellImpl> as_cell(const LayerHandle& cell) {
+  KEEL_CHECK(static_cast<bool>(cell), ValueError, "RNN: `cell` is an empty layer handle");
+  auto c = std::dynamic_pointer_cast<RNNCellImpl>(cell.ptr());
+  KEEL_CHECK(c != nullptr, ValueError,
+             "RNN: `cell` must be a recurrent cell (SimpleRNNCell, LSTMCell, GRUCell or a "
+             "class derived from RNNCellImpl). Received: ",
+             cell->class_name(), " \"", cell->name(), "\"");
+  return c;
+}
+}  // namespace
+
+RNN::RNN(const LayerHandle& cell, RNNOptions o)
+    : LayerHolder(std::make_shared<RNNImpl>("RNN", as_cell(cell),
+                                            RNNLoopOptions{o.return_sequences, o.return_state, o.go_backwards,
+                                                           o.stateful, o.unroll, o.zero_output_for_mask},
+                                            o.name)) {}
+
 SimpleRNN::SimpleRNN(int64_t units, SimpleRNNOptions options)
     : LayerHolder(std::make_shared<SimpleRNNImpl>(units, std::move(options))) {}
 LSTM::LSTM(int64_t units, LSTMOptions options) : LayerHolder(std::make_shared<LSTMImpl>(units, std::move(options))) {}
 GRU::GRU(int64_t units, GRUOptions options) : LayerHolder(std::make_shared<GRUImpl>(units, std::move(options))) {}
 
 // --- registration ---
+
+KEEL_REGISTER_LAYER("RNN", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      RNN(deserialize(c.at("cell")), {.return_sequences = c.value("return_sequences", false),
+                                      .return_state = c.value("return_state", false),
+                                      .go_backwards = c.value("go_backwards", false),
+                                      .stateful = c.value("stateful", false),
+                                      .unroll = c.value("unroll", false),
+                                      .zero_output_for_mask = c.value("zero_output_for_mask", false),
+                                      .name = detail::name_from(c)}),
+      c);
+});
 
 KEEL_REGISTER_LAYER("SimpleRNN", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(

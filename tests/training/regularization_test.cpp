@@ -228,14 +228,34 @@ TEST(RegularizerConfigs, KerasWrittenConfigLoads) {
   EXPECT_TRUE(dense->weights()[0].constraint());
 }
 
+// MultiHeadAttention passes its penalties to the four projections (Keras's EinsumDense layers): every kernel
+// and bias is penalised and constrained; a Keras config with them loads.
+TEST(RegularizerConfigs, MultiHeadAttentionPenalisesEveryProjection) {
+  LayerHandle mha = layers::deserialize(nlohmann::json::parse(R"({"class_name": "MultiHeadAttention", "config": {
+      "name": "mha", "num_heads": 2, "key_dim": 3,
+      "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.1}},
+      "bias_regularizer": {"class_name": "L1", "config": {"l1": 0.2}},
+      "kernel_constraint": {"class_name": "NonNeg", "config": {}}}})"));
+  const Tensor q = random::normal({2, 3, 4}, 0.0, 1.0, DType::f32, 3);
+  mha(std::vector<Tensor>{q, q});
+  double expected = 0;
+  int kernels = 0;
+  for (const Variable& v : mha->trainable_weights()) {
+    const std::vector<float> w = v.value().to_vector<float>();
+    const bool kernel = v.name() == "kernel";
+    kernels += kernel;
+    for (float x : w) expected += kernel ? 0.1 * x * x : 0.2 * std::abs(x);
+    if (kernel) EXPECT_TRUE(v.constraint());
+  }
+  EXPECT_EQ(kernels, 4);
+  double total = 0;
+  for (const Tensor& l : mha->losses()) total += value_of(l);
+  EXPECT_NEAR(total, expected, 1e-5 * (1 + expected));
+  EXPECT_EQ(mha->get_config().at("kernel_regularizer").at("class_name"), "L2");
+}
+
 TEST(RegularizerConfigs, UnsupportedPenaltiesAreRefusedNotIgnored) {
   // Loading them silently would train a different model.
-  testing::expect_error<UnimplementedError>(
-      [] {
-        layers::deserialize(nlohmann::json::parse(R"({"class_name": "MultiHeadAttention", "config": {"name": "mha",
-            "num_heads": 2, "key_dim": 4, "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}}}})"));
-      },
-      "Layer 'mha' (MultiHeadAttention)", "`kernel_regularizer`", "not supported");
   testing::expect_error<UnimplementedError>(
       [] {
         layers::deserialize(nlohmann::json::parse(R"({"class_name": "Flatten", "config": {"name": "f",

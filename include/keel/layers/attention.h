@@ -22,7 +22,9 @@ namespace keel::layers {
 class HeadProjectionImpl : public UnaryLayer {
  public:
   HeadProjectionImpl(std::string name, size_t contracted_dims, Shape output_dims, bool use_bias,
-                     Initializer kernel_initializer, Initializer bias_initializer);
+                     Initializer kernel_initializer, Initializer bias_initializer, Regularizer kernel_regularizer = {},
+                     Regularizer bias_regularizer = {}, Constraint kernel_constraint = {},
+                     Constraint bias_constraint = {});
   void build(const Shape& input_shape) override;
   Tensor call(const Tensor& x, const CallContext& ctx) override;
   Shape compute_output_shape(const Shape& input_shape) const override;
@@ -36,6 +38,8 @@ class HeadProjectionImpl : public UnaryLayer {
   Shape output_dims_;
   bool use_bias_;
   Initializer kernel_initializer_, bias_initializer_;
+  Regularizer kernel_regularizer_, bias_regularizer_;
+  Constraint kernel_constraint_, bias_constraint_;
   int64_t input_rank_ = 0;
   Variable kernel_, bias_;
 };
@@ -48,6 +52,12 @@ struct MultiHeadAttentionOptions {
   std::optional<std::vector<int64_t>> attention_axes = std::nullopt;  // only the default (nullopt)
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
+  /// Applied to each of the four projections' kernels and biases, as Keras passes them to its EinsumDense layers.
+  Regularizer kernel_regularizer = {};
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
+  Constraint kernel_constraint = {};
+  Constraint bias_constraint = {};
   std::string name = "";
 };
 

@@ -250,6 +250,26 @@ class RNNImpl : public Layer {
   std::vector<Tensor> carried_;  // stateful: the last call's final states
 };
 
+struct RNNOptions {
+  bool return_sequences = false;
+  bool return_state = false;
+  bool go_backwards = false;
+  bool stateful = false;
+  bool unroll = false;
+  bool zero_output_for_mask = false;
+  std::string name = "";
+};
+
+/// keras.layers.RNN(cell): the recurrent loop over any cell — a built-in one or your own. A custom cell derives
+/// from RNNCellImpl and implements project_inputs (the input projection of a whole sequence), step (one time
+/// step from the projected input and the states; the first new state is the output), build_cell (its weights,
+/// with add_cell_weight or add_weight) and get_config; register it with KEEL_REGISTER_LAYER so that configs
+/// holding it load. Config: Keras's {"cell": <serialized cell>, return_sequences, ...}.
+class RNN : public LayerHolder<RNNImpl> {
+ public:
+  explicit RNN(const LayerHandle& cell, RNNOptions options = {});
+};
+
 struct SimpleRNNOptions {
   ActivationFn activation = "tanh";
   bool use_bias = true;
