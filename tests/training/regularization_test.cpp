@@ -245,7 +245,9 @@ TEST(RegularizerConfigs, MultiHeadAttentionPenalisesEveryProjection) {
     const bool kernel = v.name() == "kernel";
     kernels += kernel;
     for (float x : w) expected += kernel ? 0.1 * x * x : 0.2 * std::abs(x);
-    if (kernel) EXPECT_TRUE(v.constraint());
+    if (kernel) {
+      EXPECT_TRUE(v.constraint());
+    }
   }
   EXPECT_EQ(kernels, 4);
   double total = 0;
