@@ -1,4 +1,4 @@
-// keras.layers.MultiHeadAttention.
+// keras.layers.MultiHeadAttention, Attention (Luong-style) and AdditiveAttention (Bahdanau-style).
 //   auto mha = layers::MultiHeadAttention(4, 16);
 //   Tensor y = mha({query, value})[0];                // or {query, value, key}
 //   auto r = mha->attend(query, value, {.use_causal_mask = true});   // r.output, r.scores
@@ -120,6 +120,81 @@ class MultiHeadAttentionImpl : public Layer {
 class MultiHeadAttention : public LayerHolder<MultiHeadAttentionImpl> {
  public:
   MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options = {});
+};
+
+struct AttentionOptions {
+  /// A trainable scalar (initialized to 1) multiplying the scores.
+  bool use_scale = false;
+  /// "dot": query . key; "concat": concat_score_weight * sum(tanh(scale * (query + key))).
+  std::string score_mode = "dot";
+  double dropout = 0.0;  // on the attention distribution, while training
+  /// Makes the dropout masks reproducible, as DropoutOptions::seed.
+  std::optional<uint64_t> seed = std::nullopt;
+  std::string name = "";
+};
+
+/// keras.layers.Attention: inputs {query (B, T_q, d), value (B, T_v, d_v)} or {query, value, key (B, T_v, d)};
+/// output (B, T_q, d_v) = softmax(scores(query, key)) @ value. The inputs' masks (query_mask, value_mask;
+/// Keras's mask=[query_mask, value_mask]) exclude masked values from the softmax (-1e9 on their scores) and
+/// zero the output at masked query steps; the output keeps the query's mask. AttendOptions carries Keras's
+/// other call arguments (use_causal_mask; the scores come back as return_attention_scores gives them).
+class AttentionImpl : public Layer {
+ public:
+  explicit AttentionImpl(AttentionOptions options = {});
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Tensor> compute_mask(const std::vector<Tensor>& inputs, const std::vector<Tensor>& masks) const override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+
+  /// The call with Keras's call arguments; scores (B, T_q, T_v) after masking, softmax and (while training)
+  /// dropout, as Keras's return_attention_scores gives them.
+  /// key_mask and attention_mask belong to MultiHeadAttention (ValueError here).
+  AttentionResult attend(const Tensor& query, const Tensor& value, const AttendOptions& options = {});
+
+  const AttentionOptions& options() const { return options_; }
+
+ protected:
+  AttentionImpl(std::string class_name, AttentionOptions options);
+  /// (B, T_q, T_v) scores of query (B, T_q, d) against key (B, T_v, d).
+  virtual Tensor scores(const Tensor& query, const Tensor& key) const;
+  /// The input shapes' checks shared by build, call and compute_output_shape.
+  void check_shapes(const std::vector<Shape>& shapes) const;
+
+  AttentionOptions options_;
+  Variable scale_, concat_score_weight_;  // undefined unless use_scale / score_mode "concat"
+  uint64_t seeded_calls_ = 0;
+};
+
+class Attention : public LayerHolder<AttentionImpl> {
+ public:
+  explicit Attention(AttentionOptions options = {});
+};
+
+struct AdditiveAttentionOptions {
+  /// A trainable vector (dim,), glorot_uniform, weighting the tanh terms; without it they are summed.
+  bool use_scale = true;
+  double dropout = 0.0;
+  std::optional<uint64_t> seed = std::nullopt;
+  std::string name = "";
+};
+
+/// keras.layers.AdditiveAttention: Attention with scores sum(scale * tanh(query_i + key_j)) over the
+/// feature axis (query and key share their last dimension).
+class AdditiveAttentionImpl : public AttentionImpl {
+ public:
+  explicit AdditiveAttentionImpl(AdditiveAttentionOptions options = {});
+  void build(const std::vector<Shape>& input_shapes) override;
+  nlohmann::json get_config() const override;
+
+ protected:
+  Tensor scores(const Tensor& query, const Tensor& key) const override;
+};
+
+class AdditiveAttention : public LayerHolder<AdditiveAttentionImpl> {
+ public:
+  explicit AdditiveAttention(AdditiveAttentionOptions options = {});
 };
 
 }  // namespace keel::layers
