@@ -142,4 +142,16 @@ KEEL_REGISTER_LAYER("Dense", [](const nlohmann::json& c) -> LayerHandle {
       c);
 });
 
+// --- Identity ---
+
+IdentityImpl::IdentityImpl(IdentityOptions options) : UnaryLayer("Identity", options.name) {
+  set_supports_masking(true);
+}
+
+Identity::Identity(IdentityOptions options) : LayerHolder(std::make_shared<IdentityImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("Identity", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(Identity({.name = detail::name_from(c)}), c);
+});
+
 }  // namespace keel::layers

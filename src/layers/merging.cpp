@@ -132,6 +132,20 @@ Tensor MultiplyImpl::merge(const std::vector<Tensor>& inputs) const {
   return out;
 }
 
+MaximumImpl::MaximumImpl(MergeOptions options) : MergeImpl("Maximum", std::move(options.name)) {}
+Tensor MaximumImpl::merge(const std::vector<Tensor>& inputs) const {
+  Tensor out = inputs[0];
+  for (size_t i = 1; i < inputs.size(); ++i) out = ops::maximum(out, inputs[i]);
+  return out;
+}
+
+MinimumImpl::MinimumImpl(MergeOptions options) : MergeImpl("Minimum", std::move(options.name)) {}
+Tensor MinimumImpl::merge(const std::vector<Tensor>& inputs) const {
+  Tensor out = inputs[0];
+  for (size_t i = 1; i < inputs.size(); ++i) out = ops::minimum(out, inputs[i]);
+  return out;
+}
+
 AverageImpl::AverageImpl(MergeOptions options) : MergeImpl("Average", std::move(options.name)) {}
 Tensor AverageImpl::merge(const std::vector<Tensor>& inputs) const {
   Tensor out = inputs[0];
@@ -148,6 +162,8 @@ Add::Add(MergeOptions options) : LayerHolder(std::make_shared<AddImpl>(std::move
 Subtract::Subtract(MergeOptions options) : LayerHolder(std::make_shared<SubtractImpl>(std::move(options))) {}
 Multiply::Multiply(MergeOptions options) : LayerHolder(std::make_shared<MultiplyImpl>(std::move(options))) {}
 Average::Average(MergeOptions options) : LayerHolder(std::make_shared<AverageImpl>(std::move(options))) {}
+Maximum::Maximum(MergeOptions options) : LayerHolder(std::make_shared<MaximumImpl>(std::move(options))) {}
+Minimum::Minimum(MergeOptions options) : LayerHolder(std::make_shared<MinimumImpl>(std::move(options))) {}
 
 namespace {
 template <class Handle>
@@ -159,6 +175,8 @@ KEEL_REGISTER_LAYER("Add", merge_from_config<Add>);
 KEEL_REGISTER_LAYER("Subtract", merge_from_config<Subtract>);
 KEEL_REGISTER_LAYER("Multiply", merge_from_config<Multiply>);
 KEEL_REGISTER_LAYER("Average", merge_from_config<Average>);
+KEEL_REGISTER_LAYER("Maximum", merge_from_config<Maximum>);
+KEEL_REGISTER_LAYER("Minimum", merge_from_config<Minimum>);
 
 // --- Concatenate ---
 

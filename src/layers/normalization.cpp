@@ -30,6 +30,18 @@ void add_regularizer_fields(nlohmann::json& c, const Options& o) {
   c["gamma_constraint"] = o.gamma_constraint.get_config();
 }
 
+// The beta/gamma initializers, regularizers and constraints of a normalization layer's config, into `o`.
+template <class Options>
+Options with_beta_gamma_from(const nlohmann::json& c, Options o) {
+  o.beta_initializer = detail::initializer_from(c, "beta_initializer", "zeros");
+  o.gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones");
+  o.beta_regularizer = detail::regularizer_from(c, "beta_regularizer");
+  o.gamma_regularizer = detail::regularizer_from(c, "gamma_regularizer");
+  o.beta_constraint = detail::constraint_from(c, "beta_constraint");
+  o.gamma_constraint = detail::constraint_from(c, "gamma_constraint");
+  return o;
+}
+
 }  // namespace
 
 // --- BatchNormalization ---
@@ -95,7 +107,8 @@ Tensor BatchNormalizationImpl::call(const Tensor& x, const CallContext& ctx) {
   // A frozen layer (trainable == false) runs in inference mode even when training, as in Keras.
   if (ctx.training && trainable()) {
     KEEL_CHECK(!options_.synchronized || replicas_in_sync() == 1, UnimplementedError, "BatchNormalization '", name(),
-               "': synchronized=true across ", replicas_in_sync(), " replicas is not implemented yet; use "
+               "': synchronized=true across ", replicas_in_sync(),
+               " replicas is not implemented yet; use "
                "synchronized=false (per-replica batch statistics, Keras's default)");
     const Tensor mask = ctx.mask();
     ops::BatchNormTrainResult r =
@@ -143,22 +156,18 @@ BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
 
 KEEL_REGISTER_LAYER("BatchNormalization", [](const nlohmann::json& c) -> LayerHandle {
   return detail::with_base_config(
-      BatchNormalization(
-          {.axis = c.value("axis", int64_t{-1}),
-           .momentum = c.value("momentum", 0.99),
-           .epsilon = c.value("epsilon", 1e-3),
-           .center = c.value("center", true),
-           .scale = c.value("scale", true),
-           .beta_initializer = detail::initializer_from(c, "beta_initializer", "zeros"),
-           .gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones"),
-           .moving_mean_initializer = detail::initializer_from(c, "moving_mean_initializer", "zeros"),
-           .moving_variance_initializer = detail::initializer_from(c, "moving_variance_initializer", "ones"),
-           .beta_regularizer = detail::regularizer_from(c, "beta_regularizer"),
-           .gamma_regularizer = detail::regularizer_from(c, "gamma_regularizer"),
-           .beta_constraint = detail::constraint_from(c, "beta_constraint"),
-           .gamma_constraint = detail::constraint_from(c, "gamma_constraint"),
-           .synchronized = c.value("synchronized", false),
-           .name = detail::name_from(c)}),
+      BatchNormalization(with_beta_gamma_from(
+          c,
+          BatchNormalizationOptions{
+              .axis = c.value("axis", int64_t{-1}),
+              .momentum = c.value("momentum", 0.99),
+              .epsilon = c.value("epsilon", 1e-3),
+              .center = c.value("center", true),
+              .scale = c.value("scale", true),
+              .moving_mean_initializer = detail::initializer_from(c, "moving_mean_initializer", "zeros"),
+              .moving_variance_initializer = detail::initializer_from(c, "moving_variance_initializer", "ones"),
+              .synchronized = c.value("synchronized", false),
+              .name = detail::name_from(c)})),
       c);
 });
 
@@ -270,18 +279,139 @@ KEEL_REGISTER_LAYER("LayerNormalization", [](const nlohmann::json& c) -> LayerHa
              "LayerNormalization: rms_scaling=True is not supported (layer \"", detail::name_from(c), "\")");
   const nlohmann::json axis = c.value("axis", nlohmann::json(-1));
   return detail::with_base_config(
-      LayerNormalization({.axis = axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>())
-                                                  : NormalizationAxes(axis.get<int64_t>()),
-                          .epsilon = c.value("epsilon", 1e-3),
-                          .center = c.value("center", true),
-                          .scale = c.value("scale", true),
-                          .beta_initializer = detail::initializer_from(c, "beta_initializer", "zeros"),
-                          .gamma_initializer = detail::initializer_from(c, "gamma_initializer", "ones"),
-                          .beta_regularizer = detail::regularizer_from(c, "beta_regularizer"),
-                          .gamma_regularizer = detail::regularizer_from(c, "gamma_regularizer"),
-                          .beta_constraint = detail::constraint_from(c, "beta_constraint"),
-                          .gamma_constraint = detail::constraint_from(c, "gamma_constraint"),
-                          .name = detail::name_from(c)}),
+      LayerNormalization(with_beta_gamma_from(
+          c, LayerNormalizationOptions{.axis = axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>())
+                                                               : NormalizationAxes(axis.get<int64_t>()),
+                                       .epsilon = c.value("epsilon", 1e-3),
+                                       .center = c.value("center", true),
+                                       .scale = c.value("scale", true),
+                                       .name = detail::name_from(c)})),
+      c);
+});
+
+// --- GroupNormalization ---
+
+GroupNormalizationImpl::GroupNormalizationImpl(GroupNormalizationOptions options)
+    : UnaryLayer("GroupNormalization", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
+  KEEL_CHECK(options_.groups > 0 || options_.groups == -1, ValueError, "Layer \"", name(),
+             "\" (GroupNormalization): groups must be positive or -1; received groups=", options_.groups);
+}
+
+void GroupNormalizationImpl::build(const Shape& input_shape) {
+  const int64_t rank = static_cast<int64_t>(input_shape.size());
+  const int64_t axis = options_.axis < 0 ? options_.axis + rank : options_.axis;
+  KEEL_CHECK(axis >= 1 && axis < rank, ValueError, "Layer \"", name(), "\" (GroupNormalization): axis ", options_.axis,
+             " is out of range for an input of shape ", partial_shape_str(input_shape),
+             " (it must name a non-batch axis)");
+  const int64_t channels = input_shape[axis];
+  KEEL_CHECK(channels != kUnknownDim, ValueError, "Axis ", options_.axis,
+             " of input tensor should have a defined dimension but the layer received an input with shape ",
+             partial_shape_str(input_shape), ".");
+  groups_ = options_.groups == -1 ? channels : options_.groups;
+  KEEL_CHECK(groups_ <= channels, ValueError, "Number of groups (", groups_,
+             ") cannot be more than the number of channels (", channels, ").");
+  KEEL_CHECK(channels % groups_ == 0, ValueError, "Number of groups (", groups_,
+             ") must be a multiple of the number of channels (", channels, ").");
+  if (options_.scale)
+    gamma_ = add_weight("gamma", {channels}, options_.gamma_initializer, true, DType::f32, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  if (options_.center)
+    beta_ = add_weight("beta", {channels}, options_.beta_initializer, true, DType::f32, options_.beta_regularizer,
+                       options_.beta_constraint);
+  InputSpec spec;
+  spec.ndim = rank;
+  spec.axes[options_.axis] = channels;
+  input_spec_ = {spec};
+  UnaryLayer::build(input_shape);
+}
+
+Tensor GroupNormalizationImpl::call(const Tensor& x, const CallContext&) {
+  const Shape& shape = x.shape();
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t axis = options_.axis < 0 ? options_.axis + rank : options_.axis;
+  const int64_t channels = shape[axis];
+  // (..., C, ...) -> (..., groups, C / groups, ...); statistics over every axis but batch and groups.
+  Shape grouped(shape.begin(), shape.begin() + axis);
+  grouped.push_back(groups_);
+  grouped.push_back(channels / groups_);
+  grouped.insert(grouped.end(), shape.begin() + axis + 1, shape.end());
+  const Tensor xg = ops::reshape(x, grouped);
+  std::vector<int64_t> reduce;
+  for (int64_t a = 1; a < rank + 1; ++a)
+    if (a != axis) reduce.push_back(a);
+  const Tensor mean = ops::mean(xg, reduce, true);
+  const Tensor var = ops::var(xg, reduce, true);
+  Tensor y = ops::reshape((xg - mean) * ops::rsqrt(var + options_.epsilon), shape);
+  Shape param_shape(static_cast<size_t>(rank), 1);
+  param_shape[axis] = channels;
+  if (gamma_.defined()) y = y * ops::reshape(gamma_.value(), param_shape);
+  if (beta_.defined()) y = y + ops::reshape(beta_.value(), param_shape);
+  return y;
+}
+
+nlohmann::json GroupNormalizationImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["groups"] = options_.groups;
+  c["axis"] = options_.axis;
+  c["epsilon"] = options_.epsilon;
+  c["center"] = options_.center;
+  c["scale"] = options_.scale;
+  c["beta_initializer"] = options_.beta_initializer.get_config();
+  c["gamma_initializer"] = options_.gamma_initializer.get_config();
+  add_regularizer_fields(c, options_);
+  return c;
+}
+
+GroupNormalization::GroupNormalization(GroupNormalizationOptions options)
+    : LayerHolder(std::make_shared<GroupNormalizationImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("GroupNormalization", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(
+      GroupNormalization(with_beta_gamma_from(c, GroupNormalizationOptions{.groups = c.value("groups", int64_t{32}),
+                                                                           .axis = c.value("axis", int64_t{-1}),
+                                                                           .epsilon = c.value("epsilon", 1e-3),
+                                                                           .center = c.value("center", true),
+                                                                           .scale = c.value("scale", true),
+                                                                           .name = detail::name_from(c)})),
+      c);
+});
+
+// --- UnitNormalization ---
+
+UnitNormalizationImpl::UnitNormalizationImpl(UnitNormalizationOptions options)
+    : UnaryLayer("UnitNormalization", options.name), options_(std::move(options)) {
+  set_supports_masking(true);
+}
+
+Tensor UnitNormalizationImpl::call(const Tensor& x, const CallContext&) {
+  const int64_t rank = x.ndim();
+  std::vector<int64_t> axes;
+  for (int64_t a : options_.axis.axes) {
+    KEEL_CHECK(a >= -rank && a < rank, ValueError, "Layer \"", name(), "\" (UnitNormalization): axis ", a,
+               " is out of range for an input of shape ", shape_str(x.shape()));
+    axes.push_back(a < 0 ? a + rank : a);
+  }
+  const Tensor inv_norm =
+      ops::minimum(ops::rsqrt(ops::sum(ops::square(x), axes, true)), scalar_tensor(1e12, x.dtype(), x.device()));
+  return x * inv_norm;
+}
+
+nlohmann::json UnitNormalizationImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["axis"] = options_.axis.is_list ? nlohmann::json(options_.axis.axes) : nlohmann::json(options_.axis.axes[0]);
+  return c;
+}
+
+UnitNormalization::UnitNormalization(UnitNormalizationOptions options)
+    : LayerHolder(std::make_shared<UnitNormalizationImpl>(std::move(options))) {}
+
+KEEL_REGISTER_LAYER("UnitNormalization", [](const nlohmann::json& c) -> LayerHandle {
+  const nlohmann::json axis = c.value("axis", nlohmann::json(-1));
+  return detail::with_base_config(
+      UnitNormalization({.axis = axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>())
+                                                 : NormalizationAxes(axis.get<int64_t>()),
+                         .name = detail::name_from(c)}),
       c);
 });
 

@@ -294,6 +294,117 @@ LayerHandle zero_padding2d_from_config(const nlohmann::json& c) {
 
 KEEL_REGISTER_LAYER("ZeroPadding2D", zero_padding2d_from_config);
 
+// --- Cropping1D, Cropping2D ---
+
+namespace {
+
+// The extent left on an axis after cropping; ValueError (Keras's message) when nothing would be left.
+int64_t cropped_extent(int64_t extent, std::pair<int64_t, int64_t> crop, const std::string& layer,
+                       const Shape& input_shape, const std::string& cropping) {
+  if (extent == kUnknownDim) return kUnknownDim;
+  KEEL_CHECK(crop.first + crop.second < extent, ValueError, "`cropping` parameter of `", layer,
+             "` layer must be smaller than the input size. Received: inputs.shape=", partial_shape_str(input_shape),
+             ", and cropping=", cropping);
+  return extent - crop.first - crop.second;
+}
+
+std::string pair_str(std::pair<int64_t, int64_t> p) { return tuple_str({p.first, p.second}); }
+
+std::string cropping2d_str(const Padding2D& c) {
+  std::ostringstream os;
+  os << '(' << pair_str(c.height) << ", " << pair_str(c.width) << ')';
+  return os.str();
+}
+
+std::pair<int64_t, int64_t> pair_from_json(const nlohmann::json& j, const char* layer) {
+  if (j.is_number_integer()) return {j.get<int64_t>(), j.get<int64_t>()};
+  KEEL_CHECK(j.is_array() && j.size() == 2, ValueError, layer, ": cannot read cropping entry ", j.dump());
+  return {j.at(0).get<int64_t>(), j.at(1).get<int64_t>()};
+}
+
+}  // namespace
+
+Cropping1DImpl::Cropping1DImpl(std::pair<int64_t, int64_t> cropping, Cropping1DOptions options)
+    : UnaryLayer("Cropping1D", options.name), cropping_(cropping) {
+  check_tuple_values({cropping.first, cropping.second}, "cropping", true);
+  input_spec_ = {ndim_spec(3)};
+}
+
+Tensor Cropping1DImpl::call(const Tensor& x, const CallContext&) {
+  const int64_t steps = cropped_extent(x.shape()[1], cropping_, "Cropping1D", x.shape(), pair_str(cropping_));
+  return ops::slice_axis(x, 1, cropping_.first, cropping_.first + steps);
+}
+
+Shape Cropping1DImpl::compute_output_shape(const Shape& input_shape) const {
+  Shape out = input_shape;
+  out[1] = cropped_extent(out[1], cropping_, "Cropping1D", input_shape, pair_str(cropping_));
+  return out;
+}
+
+nlohmann::json Cropping1DImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["cropping"] = {cropping_.first, cropping_.second};
+  return c;
+}
+
+Cropping1D::Cropping1D(std::pair<int64_t, int64_t> cropping, Cropping1DOptions options)
+    : LayerHolder(std::make_shared<Cropping1DImpl>(cropping, std::move(options))) {}
+Cropping1D::Cropping1D(int64_t cropping, Cropping1DOptions options)
+    : Cropping1D(std::pair{cropping, cropping}, std::move(options)) {}
+
+KEEL_REGISTER_LAYER("Cropping1D", [](const nlohmann::json& c) -> LayerHandle {
+  const auto cropping = pair_from_json(c.value("cropping", nlohmann::json::array({1, 1})), "Cropping1D");
+  return detail::with_base_config(Cropping1D(cropping, {.name = detail::name_from(c)}), c);
+});
+
+Cropping2DImpl::Cropping2DImpl(Padding2D cropping, Cropping2DOptions options)
+    : UnaryLayer("Cropping2D", options.name),
+      cropping_(cropping),
+      data_format_(standardize_data_format(options.data_format)) {
+  check_tuple_values({cropping_.height.first, cropping_.height.second}, "1st entry of cropping", true);
+  check_tuple_values({cropping_.width.first, cropping_.width.second}, "2nd entry of cropping", true);
+  input_spec_ = {ndim_spec(4)};
+}
+
+Tensor Cropping2DImpl::call(const Tensor& x, const CallContext&) {
+  const Shape out = compute_output_shape(x.shape());
+  const int64_t h = data_format_ == "channels_first" ? 2 : 1;
+  const Tensor rows = ops::slice_axis(x, h, cropping_.height.first, cropping_.height.first + out[h]);
+  return ops::slice_axis(rows, h + 1, cropping_.width.first, cropping_.width.first + out[h + 1]);
+}
+
+Shape Cropping2DImpl::compute_output_shape(const Shape& input_shape) const {
+  Shape out = input_shape;
+  const size_t h = data_format_ == "channels_first" ? 2 : 1;
+  const std::string cropping = cropping2d_str(cropping_);
+  out[h] = cropped_extent(out[h], cropping_.height, "Cropping2D", input_shape, cropping);
+  out[h + 1] = cropped_extent(out[h + 1], cropping_.width, "Cropping2D", input_shape, cropping);
+  return out;
+}
+
+nlohmann::json Cropping2DImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["cropping"] = {{cropping_.height.first, cropping_.height.second}, {cropping_.width.first, cropping_.width.second}};
+  c["data_format"] = data_format_;
+  return c;
+}
+
+Cropping2D::Cropping2D(Padding2D cropping, Cropping2DOptions options)
+    : LayerHolder(std::make_shared<Cropping2DImpl>(cropping, std::move(options))) {}
+Cropping2D::Cropping2D(const int64_t (&cropping)[2][2], Cropping2DOptions options)
+    : Cropping2D(Padding2D({cropping[0][0], cropping[0][1]}, {cropping[1][0], cropping[1][1]}), std::move(options)) {}
+
+KEEL_REGISTER_LAYER("Cropping2D", [](const nlohmann::json& c) -> LayerHandle {
+  const nlohmann::json p = c.value("cropping", nlohmann::json::array({{0, 0}, {0, 0}}));
+  KEEL_CHECK(p.is_number_integer() || (p.is_array() && p.size() == 2), ValueError,
+             "`cropping` should have two elements. Received: cropping=", p.dump());
+  const Padding2D cropping =
+      p.is_number_integer() ? Padding2D(p.get<int64_t>())
+                            : Padding2D(pair_from_json(p.at(0), "Cropping2D"), pair_from_json(p.at(1), "Cropping2D"));
+  return detail::with_base_config(
+      Cropping2D(cropping, {.data_format = c.value("data_format", std::string()), .name = detail::name_from(c)}), c);
+});
+
 // --- UpSampling2D ---
 
 UpSampling2DImpl::UpSampling2DImpl(std::vector<int64_t> size, UpSampling2DOptions options)

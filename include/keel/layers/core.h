@@ -159,4 +159,23 @@ class Lambda : public LayerHolder<LambdaImpl> {
   explicit Lambda(LambdaImpl::Fn fn, LambdaOptions options = {});
 };
 
+// --- Identity ---
+
+struct IdentityOptions {
+  std::string name = "";
+};
+
+/// keras.layers.Identity: returns its input (and its mask) unchanged; a placeholder in a model.
+class IdentityImpl : public UnaryLayer {
+ public:
+  explicit IdentityImpl(IdentityOptions options = {});
+  Tensor call(const Tensor& x, const CallContext&) override { return x; }
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+};
+
+class Identity : public LayerHolder<IdentityImpl> {
+ public:
+  explicit Identity(IdentityOptions options = {});
+};
+
 }  // namespace keel::layers

@@ -62,6 +62,23 @@ class MultiplyImpl : public MergeImpl {
   Tensor merge(const std::vector<Tensor>& inputs) const override;
 };
 
+/// The elementwise maximum / minimum of the inputs.
+class MaximumImpl : public MergeImpl {
+ public:
+  explicit MaximumImpl(MergeOptions options = {});
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& inputs) const override;
+};
+
+class MinimumImpl : public MergeImpl {
+ public:
+  explicit MinimumImpl(MergeOptions options = {});
+
+ protected:
+  Tensor merge(const std::vector<Tensor>& inputs) const override;
+};
+
 /// The elementwise mean; integer inputs give float32 (true division).
 class AverageImpl : public MergeImpl {
  public:
@@ -113,6 +130,14 @@ class Multiply : public LayerHolder<MultiplyImpl> {
 class Average : public LayerHolder<AverageImpl> {
  public:
   explicit Average(MergeOptions options = {});
+};
+class Maximum : public LayerHolder<MaximumImpl> {
+ public:
+  explicit Maximum(MergeOptions options = {});
+};
+class Minimum : public LayerHolder<MinimumImpl> {
+ public:
+  explicit Minimum(MergeOptions options = {});
 };
 class Concatenate : public LayerHolder<ConcatenateImpl> {
  public:

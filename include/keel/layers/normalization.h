@@ -117,4 +117,68 @@ class LayerNormalization : public LayerHolder<LayerNormalizationImpl> {
   explicit LayerNormalization(LayerNormalizationOptions options = {});
 };
 
+// --- GroupNormalization ---
+
+struct GroupNormalizationOptions {
+  /// Channels are split into this many groups (it must divide them); -1: one group per channel.
+  int64_t groups = 32;
+  int64_t axis = -1;  // the channels axis
+  double epsilon = 1e-3;
+  bool center = true;
+  bool scale = true;
+  Initializer beta_initializer = "zeros";
+  Initializer gamma_initializer = "ones";
+  Regularizer beta_regularizer = {};
+  Regularizer gamma_regularizer = {};
+  Constraint beta_constraint = {};
+  Constraint gamma_constraint = {};
+  std::string name = "";
+};
+
+/// Normalises each sample's channel groups over the group's channels and every non-batch axis (biased
+/// variance, as torch.nn.GroupNorm), then scales and shifts per channel: gamma (C,) then beta (C,).
+class GroupNormalizationImpl : public UnaryLayer {
+ public:
+  explicit GroupNormalizationImpl(GroupNormalizationOptions options = {});
+  void build(const Shape& input_shape) override;
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  nlohmann::json get_config() const override;
+
+ private:
+  GroupNormalizationOptions options_;
+  int64_t groups_ = 0;  // resolved at build (-1 becomes the channel count)
+  Variable gamma_, beta_;
+};
+
+class GroupNormalization : public LayerHolder<GroupNormalizationImpl> {
+ public:
+  explicit GroupNormalization(GroupNormalizationOptions options = {});
+};
+
+// --- UnitNormalization ---
+
+struct UnitNormalizationOptions {
+  NormalizationAxes axis = -1;
+  std::string name = "";
+};
+
+/// Scales each sample to unit L2 norm over `axis`: x · min(1 / sqrt(Σ x²), 1e12) (Keras's ops.normalize
+/// with epsilon 1e-12, so an all-zero slice stays zero).
+class UnitNormalizationImpl : public UnaryLayer {
+ public:
+  explicit UnitNormalizationImpl(UnitNormalizationOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override { return input_shape; }
+  nlohmann::json get_config() const override;
+
+ private:
+  UnitNormalizationOptions options_;
+};
+
+class UnitNormalization : public LayerHolder<UnitNormalizationImpl> {
+ public:
+  explicit UnitNormalization(UnitNormalizationOptions options = {});
+};
+
 }  // namespace keel::layers

@@ -162,6 +162,56 @@ class ZeroPadding2D : public LayerHolder<ZeroPadding2DImpl> {
   ZeroPadding2D(const int64_t (&padding)[2][2], ZeroPadding2DOptions options = {});  // NOLINT: braced lists
 };
 
+// --- Cropping1D, Cropping2D ---
+
+struct Cropping1DOptions {
+  std::string name = "";
+};
+
+/// Removes cropping.first steps at the start and cropping.second at the end of axis 1 of (B, T, C).
+class Cropping1DImpl : public UnaryLayer {
+ public:
+  explicit Cropping1DImpl(std::pair<int64_t, int64_t> cropping = {1, 1}, Cropping1DOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ private:
+  std::pair<int64_t, int64_t> cropping_;
+};
+
+class Cropping1D : public LayerHolder<Cropping1DImpl> {
+ public:
+  explicit Cropping1D(std::pair<int64_t, int64_t> cropping = {1, 1}, Cropping1DOptions options = {});
+  Cropping1D(int64_t cropping, Cropping1DOptions options = {});  // NOLINT: implicit, as Keras takes an int
+};
+
+struct Cropping2DOptions {
+  std::string data_format = "";  // "channels_last" (default) or "channels_first"
+  std::string name = "";
+};
+
+/// Removes rows and columns at the borders of an image batch; `cropping` is spelled as ZeroPadding2D's
+/// padding: {{top, bottom}, {left, right}}, {height, width} or one int.
+class Cropping2DImpl : public UnaryLayer {
+ public:
+  explicit Cropping2DImpl(Padding2D cropping = 0, Cropping2DOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ private:
+  Padding2D cropping_;
+  std::string data_format_;
+};
+
+class Cropping2D : public LayerHolder<Cropping2DImpl> {
+ public:
+  explicit Cropping2D(Padding2D cropping = 0, Cropping2DOptions options = {});
+  /// {{top, bottom}, {left, right}}, as ZeroPadding2D's overload.
+  Cropping2D(const int64_t (&cropping)[2][2], Cropping2DOptions options = {});  // NOLINT: braced lists
+};
+
 // --- UpSampling2D ---
 
 struct UpSampling2DOptions {
