@@ -7,6 +7,7 @@
 
 #include "keel/ops/elementwise.h"
 #include "keel/ops/manipulation.h"
+#include "keel/ops/nn.h"
 #include "keel/ops/reduction.h"
 #include "layers/config_util.h"
 
@@ -177,6 +178,92 @@ KEEL_REGISTER_LAYER("Multiply", merge_from_config<Multiply>);
 KEEL_REGISTER_LAYER("Average", merge_from_config<Average>);
 KEEL_REGISTER_LAYER("Maximum", merge_from_config<Maximum>);
 KEEL_REGISTER_LAYER("Minimum", merge_from_config<Minimum>);
+
+// --- Dot ---
+
+DotImpl::DotImpl(DotAxes axes, DotOptions options) : Layer("Dot", options.name), axes_(axes), options_(options) {
+  expected_inputs_ = 2;
+}
+
+std::pair<int64_t, int64_t> DotImpl::resolved_axes(int64_t rank1, int64_t rank2) const {
+  auto resolve = [&](int64_t axis, int64_t rank, const char* which) {
+    const int64_t a = axis < 0 ? axis + rank : axis;
+    KEEL_CHECK(a >= 1 && a < rank, ValueError, "Layer \"", name(), "\" (Dot): axis ", axis, " of the ", which,
+               " input (rank ", rank, ") must name a non-batch axis");
+    return a;
+  };
+  return {resolve(axes_.first, rank1, "first"), resolve(axes_.second, rank2, "second")};
+}
+
+void DotImpl::build(const std::vector<Shape>& input_shapes) {
+  compute_output_shape(input_shapes);  // the checks
+  Layer::build(input_shapes);
+}
+
+std::vector<Shape> DotImpl::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  KEEL_CHECK(input_shapes.size() == 2, ValueError,
+             "A `Dot` layer should be called on a list of 2 inputs. Received: ", input_shapes.size(), " inputs");
+  const Shape& s1 = input_shapes[0];
+  const Shape& s2 = input_shapes[1];
+  KEEL_CHECK(s1.size() >= 2 && s2.size() >= 2, ValueError, "Layer \"", name(),
+             "\" (Dot): inputs need a batch axis and at least one more; received shapes ", partial_shape_str(s1),
+             " and ", partial_shape_str(s2));
+  const auto [a1, a2] = resolved_axes(static_cast<int64_t>(s1.size()), static_cast<int64_t>(s2.size()));
+  KEEL_CHECK(s1[a1] == kUnknownDim || s2[a2] == kUnknownDim || s1[a1] == s2[a2], ValueError,
+             "Incompatible input shapes: axis values ", s1[a1], " (at axis ", a1, ") != ", s2[a2], " (at axis ", a2,
+             "). Full input shapes: ", partial_shape_str(s1), ", ", partial_shape_str(s2));
+  Shape out{s1[0]};
+  for (int64_t i = 1; i < static_cast<int64_t>(s1.size()); ++i)
+    if (i != a1) out.push_back(s1[i]);
+  for (int64_t i = 1; i < static_cast<int64_t>(s2.size()); ++i)
+    if (i != a2) out.push_back(s2[i]);
+  if (out.size() == 1) out.push_back(1);
+  return {out};
+}
+
+std::vector<Tensor> DotImpl::call(const std::vector<Tensor>& inputs, const CallContext&) {
+  const Shape out = compute_output_shape({inputs.at(0).shape(), inputs.at(1).shape()})[0];
+  Tensor x1 = inputs[0], x2 = inputs[1];
+  const auto [a1, a2] = resolved_axes(x1.ndim(), x2.ndim());
+  if (options_.normalize) {
+    // Keras's ops.normalize with its default epsilon (1e-7): x · min(1/‖x‖, 1/ε).
+    auto l2_normalize = [](const Tensor& x, int64_t axis) {
+      return x * ops::minimum(ops::rsqrt(ops::sum(ops::square(x), {axis}, true)),
+                              scalar_tensor(1e7, x.dtype(), x.device()));
+    };
+    x1 = l2_normalize(x1, a1);
+    x2 = l2_normalize(x2, a2);
+  }
+  // batch_dot: x1 to (B, X, d) with the contracted axis last, x2 to (B, d, Y), one batched matmul.
+  const int64_t batch = x1.dim(0), d = x1.dim(a1);
+  std::vector<int64_t> p1{0}, p2{0, a2};
+  for (int64_t i = 1; i < x1.ndim(); ++i)
+    if (i != a1) p1.push_back(i);
+  p1.push_back(a1);
+  for (int64_t i = 1; i < x2.ndim(); ++i)
+    if (i != a2) p2.push_back(i);
+  const Tensor m1 = ops::reshape(ops::transpose(x1, p1), {batch, -1, d});
+  const Tensor m2 = ops::reshape(ops::transpose(x2, p2), {batch, d, -1});
+  return {ops::reshape(ops::matmul(m1, m2), out)};
+}
+
+nlohmann::json DotImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["axes"] = axes_.is_pair ? nlohmann::json({axes_.first, axes_.second}) : nlohmann::json(axes_.first);
+  c["normalize"] = options_.normalize;
+  return c;
+}
+
+Dot::Dot(DotAxes axes, DotOptions options) : LayerHolder(std::make_shared<DotImpl>(axes, std::move(options))) {}
+
+KEEL_REGISTER_LAYER("Dot", [](const nlohmann::json& c) -> LayerHandle {
+  const nlohmann::json& axes = c.at("axes");
+  KEEL_CHECK(axes.is_number_integer() || (axes.is_array() && axes.size() == 2), ValueError,
+             "Dot: `axes` must be an integer or a list of 2 integers; received ", axes.dump());
+  const DotAxes a = axes.is_number_integer() ? DotAxes(axes.get<int64_t>())
+                                             : DotAxes(axes.at(0).get<int64_t>(), axes.at(1).get<int64_t>());
+  return detail::with_base_config(Dot(a, {.normalize = c.value("normalize", false), .name = detail::name_from(c)}), c);
+});
 
 // --- Concatenate ---
 

@@ -85,11 +85,13 @@ Tensor DropoutImpl::call(const Tensor& x, const CallContext& ctx) {
     // Everything dropped; `where` keeps the result connected to x (zero gradient) without 0·inf = NaN.
     return ops::where(zeros(noise, x.dtype(), x.device()), x, zeros({}, x.dtype(), x.device()));
   }
-  const std::optional<uint64_t> seed = next_seed(options_.seed, seeded_calls_);
+  const std::optional<uint64_t> seed = next_call_seed();
   if (noise == x.shape()) return ops::dropout(x, rate_, seed);
   const Tensor mask = ops::dropout(ones(noise, x.dtype(), x.device()), rate_, seed);  // 0 or 1/(1 - rate)
   return x * mask;
 }
+
+std::optional<uint64_t> DropoutImpl::next_call_seed() { return next_seed(options_.seed, seeded_calls_); }
 
 nlohmann::json DropoutImpl::get_config() const {
   nlohmann::json c = Layer::get_config();
@@ -110,6 +112,40 @@ KEEL_REGISTER_LAYER("Dropout", [](const nlohmann::json& c) -> LayerHandle {
       Dropout(c.at("rate").get<double>(), {.noise_shape = std::move(noise_shape),
                                            .seed = detail::optional_from_json<uint64_t>(c, "seed"),
                                            .name = detail::name_from(c)}),
+      c);
+});
+
+// --- AlphaDropout ---
+
+AlphaDropoutImpl::AlphaDropoutImpl(double rate, DropoutOptions options)
+    : DropoutImpl("AlphaDropout", rate, std::move(options)) {
+  KEEL_CHECK(rate < 1.0, ValueError, "AlphaDropout: rate must be in [0, 1) (at 1 the restoring scale is infinite); ",
+             "received rate=", rate);
+}
+
+Tensor AlphaDropoutImpl::call(const Tensor& x, const CallContext& ctx) {
+  if (!ctx.training || rate() == 0.0) return x;
+  constexpr double alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946;
+  const double alpha_p = -alpha * scale;
+  const double r = rate();
+  const Tensor draws = random::uniform(concrete_noise_shape(x.shape()), 0.0, 1.0, x.dtype(), next_call_seed());
+  const Tensor kept = ops::cast(ops::greater_equal(draws, scalar_tensor(r, x.dtype())), x.dtype()).to(x.device());
+  const double a = std::pow((1.0 - r) * (1.0 + r * alpha_p * alpha_p), -0.5);
+  const double b = -a * alpha_p * r;
+  return a * (x * kept + alpha_p * (1.0 - kept)) + b;
+}
+
+AlphaDropout::AlphaDropout(double rate, DropoutOptions options)
+    : LayerHolder(std::make_shared<AlphaDropoutImpl>(rate, std::move(options))) {}
+
+KEEL_REGISTER_LAYER("AlphaDropout", [](const nlohmann::json& c) -> LayerHandle {
+  std::optional<Shape> noise_shape;
+  if (c.contains("noise_shape") && !c.at("noise_shape").is_null())
+    noise_shape = detail::shape_from_json(c.at("noise_shape"));
+  return detail::with_base_config(
+      AlphaDropout(c.at("rate").get<double>(), {.noise_shape = std::move(noise_shape),
+                                                .seed = detail::optional_from_json<uint64_t>(c, "seed"),
+                                                .name = detail::name_from(c)}),
       c);
 });
 

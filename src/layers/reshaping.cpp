@@ -294,6 +294,64 @@ LayerHandle zero_padding2d_from_config(const nlohmann::json& c) {
 
 KEEL_REGISTER_LAYER("ZeroPadding2D", zero_padding2d_from_config);
 
+// --- ZeroPadding1D, UpSampling1D ---
+
+ZeroPadding1DImpl::ZeroPadding1DImpl(std::pair<int64_t, int64_t> padding, ZeroPadding1DOptions options)
+    : UnaryLayer("ZeroPadding1D", options.name), padding_(padding) {
+  check_tuple_values({padding.first, padding.second}, "padding", true);
+  input_spec_ = {ndim_spec(3)};
+}
+
+Tensor ZeroPadding1DImpl::call(const Tensor& x, const CallContext&) { return ops::pad(x, {{0, 0}, padding_, {0, 0}}); }
+
+Shape ZeroPadding1DImpl::compute_output_shape(const Shape& input_shape) const {
+  Shape out = input_shape;
+  if (out[1] != kUnknownDim) out[1] += padding_.first + padding_.second;
+  return out;
+}
+
+nlohmann::json ZeroPadding1DImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["padding"] = {padding_.first, padding_.second};
+  return c;
+}
+
+ZeroPadding1D::ZeroPadding1D(std::pair<int64_t, int64_t> padding, ZeroPadding1DOptions options)
+    : LayerHolder(std::make_shared<ZeroPadding1DImpl>(padding, std::move(options))) {}
+ZeroPadding1D::ZeroPadding1D(int64_t padding, ZeroPadding1DOptions options)
+    : ZeroPadding1D(std::pair{padding, padding}, std::move(options)) {}
+
+UpSampling1DImpl::UpSampling1DImpl(int64_t size, UpSampling1DOptions options)
+    : UnaryLayer("UpSampling1D", options.name), size_(size) {
+  check_tuple_values({size}, "size", false);
+  input_spec_ = {ndim_spec(3)};
+}
+
+Tensor UpSampling1DImpl::call(const Tensor& x, const CallContext&) {
+  // (B, T, C) -> (B, T, 1, C), tiled to (B, T, size, C), merged to (B, T·size, C).
+  const Shape& s = x.shape();
+  return ops::reshape(ops::tile(ops::reshape(x, {s[0], s[1], 1, s[2]}), {1, 1, size_, 1}), {s[0], s[1] * size_, s[2]});
+}
+
+Shape UpSampling1DImpl::compute_output_shape(const Shape& input_shape) const {
+  Shape out = input_shape;
+  if (out[1] != kUnknownDim) out[1] *= size_;
+  return out;
+}
+
+nlohmann::json UpSampling1DImpl::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["size"] = size_;
+  return c;
+}
+
+UpSampling1D::UpSampling1D(int64_t size, UpSampling1DOptions options)
+    : LayerHolder(std::make_shared<UpSampling1DImpl>(size, std::move(options))) {}
+
+KEEL_REGISTER_LAYER("UpSampling1D", [](const nlohmann::json& c) -> LayerHandle {
+  return detail::with_base_config(UpSampling1D(c.value("size", int64_t{2}), {.name = detail::name_from(c)}), c);
+});
+
 // --- Cropping1D, Cropping2D ---
 
 namespace {
@@ -318,7 +376,7 @@ std::string cropping2d_str(const Padding2D& c) {
 
 std::pair<int64_t, int64_t> pair_from_json(const nlohmann::json& j, const char* layer) {
   if (j.is_number_integer()) return {j.get<int64_t>(), j.get<int64_t>()};
-  KEEL_CHECK(j.is_array() && j.size() == 2, ValueError, layer, ": cannot read cropping entry ", j.dump());
+  KEEL_CHECK(j.is_array() && j.size() == 2, ValueError, layer, ": cannot read the pair ", j.dump());
   return {j.at(0).get<int64_t>(), j.at(1).get<int64_t>()};
 }
 
@@ -351,6 +409,11 @@ Cropping1D::Cropping1D(std::pair<int64_t, int64_t> cropping, Cropping1DOptions o
     : LayerHolder(std::make_shared<Cropping1DImpl>(cropping, std::move(options))) {}
 Cropping1D::Cropping1D(int64_t cropping, Cropping1DOptions options)
     : Cropping1D(std::pair{cropping, cropping}, std::move(options)) {}
+
+KEEL_REGISTER_LAYER("ZeroPadding1D", [](const nlohmann::json& c) -> LayerHandle {
+  const auto padding = pair_from_json(c.value("padding", nlohmann::json::array({1, 1})), "ZeroPadding1D");
+  return detail::with_base_config(ZeroPadding1D(padding, {.name = detail::name_from(c)}), c);
+});
 
 KEEL_REGISTER_LAYER("Cropping1D", [](const nlohmann::json& c) -> LayerHandle {
   const auto cropping = pair_from_json(c.value("cropping", nlohmann::json::array({1, 1})), "Cropping1D");

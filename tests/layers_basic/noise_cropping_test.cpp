@@ -150,6 +150,46 @@ TEST(Cropping2D, RemovesRowsAndColumns) {
   testing::expect_error<ValueError>([&] { layers::Cropping2D({{2, 2}, {0, 0}})(x); }, "Cropping2D", "((2, 2), (0, 0))");
 }
 
+TEST(ZeroPadding1D, PadsStepsWithZeros) {
+  run_layer_test({.layer = layers::ZeroPadding1D({2, 1}), .input_shapes = {{2, 3, 2}}});
+  const Tensor y = layers::ZeroPadding1D({2, 1})(iota({1, 2, 2}));
+  ASSERT_EQ(y.shape(), (Shape{1, 5, 2}));
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{0, 0, 0, 0, 0, 1, 2, 3, 0, 0}));
+  EXPECT_EQ(layers::ZeroPadding1D(1)->get_config().at("padding"), nlohmann::json({1, 1}));
+}
+
+TEST(UpSampling1D, RepeatsEachStep) {
+  run_layer_test({.layer = layers::UpSampling1D(3), .input_shapes = {{2, 3, 2}}});
+  const Tensor y = layers::UpSampling1D(2)(iota({1, 3, 2}));
+  ASSERT_EQ(y.shape(), (Shape{1, 6, 2}));
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5}));
+  EXPECT_EQ(layers::UpSampling1D(3)->get_config().at("size"), 3);
+}
+
+// Keras's AlphaDropout keeps zero-mean, unit-variance inputs at zero mean and unit variance.
+TEST(AlphaDropout, KeepsSelfNormalisingStatistics) {
+  run_layer_test({.layer = layers::AlphaDropout(0.2), .input_shapes = {{2, 5}}});
+  const Tensor x = random::normal({400, 100}, 0.0, 1.0, DType::f32, 9);
+  EXPECT_EQ(layers::AlphaDropout(0.3)(x).to_vector<float>(), x.to_vector<float>());
+  const std::vector<float> v = layers::AlphaDropout(0.3, {.seed = 2})(x, true).to_vector<float>();
+  EXPECT_NEAR(mean_of(v), 0.0, 0.02);
+  EXPECT_NEAR(std_of(v), 1.0, 0.02);
+  // A dropped element becomes a·(-alpha·scale) + b, the same value everywhere.
+  const double alpha_p = -1.6732632423543772 * 1.0507009873554805;
+  const double a = std::pow(0.7 * (1 + 0.3 * alpha_p * alpha_p), -0.5), b = -a * alpha_p * 0.3;
+  const std::vector<float> z = layers::AlphaDropout(0.3, {.seed = 4})(zeros({1000}), true).to_vector<float>();
+  int dropped = 0;
+  for (float e : z) {
+    if (std::abs(e - (a * alpha_p + b)) < 1e-5)
+      ++dropped;
+    else
+      EXPECT_NEAR(e, b, 1e-5);  // kept zeros become b
+  }
+  EXPECT_NEAR(dropped, 300, 60);
+  EXPECT_EQ(layers::AlphaDropout(0.3)->class_name(), "AlphaDropout");
+  testing::expect_error<ValueError>([] { layers::AlphaDropout(1.0); }, "rate", "1");
+}
+
 TEST(Identity, PassesInputAndMask) {
   run_layer_test({.layer = layers::Identity(), .input_shapes = {{2, 3}}});
   const Tensor x = iota({2, 3});

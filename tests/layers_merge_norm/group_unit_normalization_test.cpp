@@ -112,5 +112,58 @@ TEST(MaximumMinimum, ElementwiseOverInputs) {
   EXPECT_EQ(layers::Maximum()->class_name(), "Maximum");
 }
 
+// Dot against sums written out: out[b, i, j] = Σ_k x1[b, .., k, ..] · x2[b, .., k, ..].
+TEST(Dot, BatchedDotProducts) {
+  run_layer_test({.layer = layers::Dot(2), .input_shapes = {{2, 3, 4}, {2, 5, 4}}});
+  run_layer_test({.layer = layers::Dot({1, 1}), .input_shapes = {{2, 3, 4}, {2, 3, 5}}});
+  run_layer_test({.layer = layers::Dot(-1, {.normalize = true}), .input_shapes = {{2, 4}, {2, 4}}});
+  const Tensor x1 = pattern({2, 3, 4}, 0.2), x2 = pattern({2, 5, 4}, 1.1), x3 = pattern({2, 3, 5}, 2.3);
+  const std::vector<float> a = x1.to_vector<float>(), b = x2.to_vector<float>(), c = x3.to_vector<float>();
+  // axes 2: (2, 3, 4) . (2, 5, 4) -> (2, 3, 5)
+  const std::vector<float> y = layers::Dot(2)(std::vector<Tensor>{x1, x2})[0].to_vector<float>();
+  ASSERT_EQ(y.size(), 30u);
+  for (int n = 0; n < 2; ++n)
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 5; ++j) {
+        double sum = 0;
+        for (int k = 0; k < 4; ++k) sum += a[(n * 3 + i) * 4 + k] * b[(n * 5 + j) * 4 + k];
+        EXPECT_NEAR(y[(n * 3 + i) * 5 + j], sum, 1e-6);
+      }
+  // axes (1, 1): (2, 3, 4) . (2, 3, 5) -> (2, 4, 5)
+  const Tensor z = layers::Dot({1, 1})(std::vector<Tensor>{x1, x3})[0];
+  ASSERT_EQ(z.shape(), (Shape{2, 4, 5}));
+  const std::vector<float> zv = z.to_vector<float>();
+  for (int n = 0; n < 2; ++n)
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 5; ++j) {
+        double sum = 0;
+        for (int k = 0; k < 3; ++k) sum += a[(n * 3 + k) * 4 + i] * c[(n * 3 + k) * 5 + j];
+        EXPECT_NEAR(zv[(n * 4 + i) * 5 + j], sum, 1e-6);
+      }
+  // normalize: the cosine of two vectors, shape (B, 1)
+  const Tensor u = from_vector<float>({3, 4, 1, 0}, {2, 2}), v = from_vector<float>({4, 3, 0, 2}, {2, 2});
+  const Tensor cos = layers::Dot(1, {.normalize = true})(std::vector<Tensor>{u, v})[0];
+  ASSERT_EQ(cos.shape(), (Shape{2, 1}));
+  EXPECT_NEAR(cos.to_vector<float>()[0], 24.0 / 25.0, 1e-6);
+  EXPECT_NEAR(cos.to_vector<float>()[1], 0.0, 1e-6);
+}
+
+TEST(Dot, ConfigAndErrors) {
+  EXPECT_EQ(layers::Dot({1, 2})->get_config().at("axes"), nlohmann::json({1, 2}));
+  EXPECT_EQ(layers::Dot(-1)->get_config().at("axes"), -1);
+  EXPECT_EQ(layers::Dot(1, {.normalize = true})->get_config().at("normalize"), true);
+  using testing::expect_error;
+  expect_error<ValueError>(
+      [] {
+        layers::Dot(2)(std::vector<Tensor>{zeros({2, 3, 4}), zeros({2, 3, 5})});
+      },
+      "Incompatible input shapes: axis values 4 (at axis 2) != 5 (at axis 2)");
+  expect_error<ValueError>(
+      [] {
+        layers::Dot(0)(std::vector<Tensor>{zeros({2, 3}), zeros({2, 3})});
+      },
+      "axis 0", "non-batch");
+}
+
 }  // namespace
 }  // namespace keel

@@ -90,6 +90,38 @@ class AverageImpl : public MergeImpl {
   Tensor merge(const std::vector<Tensor>& inputs) const override;
 };
 
+struct DotOptions {
+  /// L2-normalise both inputs along the contracted axes first (the dot product is then the cosine).
+  bool normalize = false;
+  std::string name = "";
+};
+
+/// Keras's Dot axes: one axis for both inputs, or {axis of the first, axis of the second}.
+struct DotAxes {
+  DotAxes(int64_t axis) : first(axis), second(axis), is_pair(false) {}  // NOLINT: implicit, as Keras takes an int
+  DotAxes(int64_t first, int64_t second) : first(first), second(second) {}
+  int64_t first, second;
+  bool is_pair = true;
+};
+
+/// keras.layers.Dot: the batched dot product of two inputs over one axis each (Keras's batch_dot): (B, X..., d)
+/// and (B, Y..., d) give (B, X..., Y...), and two vectors (B, d) give (B, 1).
+class DotImpl : public Layer {
+ public:
+  explicit DotImpl(DotAxes axes, DotOptions options = {});
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, const CallContext& ctx) override;
+  std::vector<Shape> compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  nlohmann::json get_config() const override;
+
+ private:
+  /// The two axes as non-negative indices for these input ranks (ValueError for the batch axis or out of range).
+  std::pair<int64_t, int64_t> resolved_axes(int64_t rank1, int64_t rank2) const;
+
+  DotAxes axes_;
+  DotOptions options_;
+};
+
 struct ConcatenateOptions {
   int64_t axis = -1;
   std::string name = "";
@@ -138,6 +170,10 @@ class Maximum : public LayerHolder<MaximumImpl> {
 class Minimum : public LayerHolder<MinimumImpl> {
  public:
   explicit Minimum(MergeOptions options = {});
+};
+class Dot : public LayerHolder<DotImpl> {
+ public:
+  explicit Dot(DotAxes axes, DotOptions options = {});
 };
 class Concatenate : public LayerHolder<ConcatenateImpl> {
  public:

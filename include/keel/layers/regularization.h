@@ -38,11 +38,12 @@ class DropoutImpl : public UnaryLayer {
 
  protected:
   DropoutImpl(std::string class_name, double rate, DropoutOptions options);
-
- private:
   /// The noise shape with unknown entries filled in from the input; checked to broadcast against it.
   Shape concrete_noise_shape(const Shape& input_shape) const;
+  /// The seed of this call's draw (none without a seed), advancing the layer's seeded stream.
+  std::optional<uint64_t> next_call_seed();
 
+ private:
   double rate_;
   DropoutOptions options_;
   uint64_t seeded_calls_ = 0;  // position in the seeded stream
@@ -51,6 +52,22 @@ class DropoutImpl : public UnaryLayer {
 class Dropout : public LayerHolder<DropoutImpl> {
  public:
   explicit Dropout(double rate, DropoutOptions options = {});
+};
+
+// --- AlphaDropout ---
+
+/// Dropout that keeps SELU's self-normalising mean and variance: dropped elements are set to SELU's
+/// negative saturation -alpha·scale, then everything goes through the affine a·x + b that restores them
+/// (Keras's formula). Options as Dropout's.
+class AlphaDropoutImpl : public DropoutImpl {
+ public:
+  AlphaDropoutImpl(double rate, DropoutOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+};
+
+class AlphaDropout : public LayerHolder<AlphaDropoutImpl> {
+ public:
+  explicit AlphaDropout(double rate, DropoutOptions options = {});
 };
 
 // --- SpatialDropout1D/2D/3D ---

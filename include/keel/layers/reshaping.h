@@ -162,6 +162,51 @@ class ZeroPadding2D : public LayerHolder<ZeroPadding2DImpl> {
   ZeroPadding2D(const int64_t (&padding)[2][2], ZeroPadding2DOptions options = {});  // NOLINT: braced lists
 };
 
+// --- ZeroPadding1D, UpSampling1D ---
+
+struct ZeroPadding1DOptions {
+  std::string name = "";
+};
+
+/// Adds padding.first zero steps before and padding.second after axis 1 of (B, T, C).
+class ZeroPadding1DImpl : public UnaryLayer {
+ public:
+  explicit ZeroPadding1DImpl(std::pair<int64_t, int64_t> padding = {1, 1}, ZeroPadding1DOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ private:
+  std::pair<int64_t, int64_t> padding_;
+};
+
+class ZeroPadding1D : public LayerHolder<ZeroPadding1DImpl> {
+ public:
+  explicit ZeroPadding1D(std::pair<int64_t, int64_t> padding = {1, 1}, ZeroPadding1DOptions options = {});
+  ZeroPadding1D(int64_t padding, ZeroPadding1DOptions options = {});  // NOLINT: implicit, as Keras takes an int
+};
+
+struct UpSampling1DOptions {
+  std::string name = "";
+};
+
+/// Repeats each step of (B, T, C) `size` times along axis 1.
+class UpSampling1DImpl : public UnaryLayer {
+ public:
+  explicit UpSampling1DImpl(int64_t size = 2, UpSampling1DOptions options = {});
+  Tensor call(const Tensor& x, const CallContext& ctx) override;
+  Shape compute_output_shape(const Shape& input_shape) const override;
+  nlohmann::json get_config() const override;
+
+ private:
+  int64_t size_;
+};
+
+class UpSampling1D : public LayerHolder<UpSampling1DImpl> {
+ public:
+  explicit UpSampling1D(int64_t size = 2, UpSampling1DOptions options = {});
+};
+
 // --- Cropping1D, Cropping2D ---
 
 struct Cropping1DOptions {
