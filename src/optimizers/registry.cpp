@@ -98,6 +98,13 @@ const std::map<std::string, Factory>& factories() {
          o.epsilon = c.value("epsilon", o.epsilon);
          return std::make_shared<Adadelta>(std::move(o));
        }},
+      {"lion",
+       [](const nlohmann::json& c) {
+         auto o = options_from<LionOptions>(c);
+         o.beta_1 = c.value("beta_1", o.beta_1);
+         o.beta_2 = c.value("beta_2", o.beta_2);
+         return std::make_shared<Lion>(std::move(o));
+       }},
       {"adamax",
        [](const nlohmann::json& c) {
          auto o = options_from<AdamaxOptions>(c);

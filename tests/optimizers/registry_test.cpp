@@ -10,9 +10,10 @@ namespace {
 
 TEST(Registry, IdentifiersAreCaseInsensitiveClassNames) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"sgd", "SGD"},         {"adam", "Adam"},         {"adamw", "AdamW"},   {"rmsprop", "RMSprop"},
-      {"adagrad", "Adagrad"}, {"adadelta", "Adadelta"}, {"adamax", "Adamax"}, {"nadam", "Nadam"},
-      {"Adam", "Adam"},       {"RMSprop", "RMSprop"},   {"SGD", "SGD"},       {"ADAMW", "AdamW"}};
+      {"sgd", "SGD"},         {"adam", "Adam"},         {"adamw", "AdamW"},     {"rmsprop", "RMSprop"},
+      {"adagrad", "Adagrad"}, {"adadelta", "Adadelta"}, {"adamax", "Adamax"},   {"nadam", "Nadam"},
+      {"lion", "Lion"},       {"Adam", "Adam"},         {"RMSprop", "RMSprop"}, {"SGD", "SGD"},
+      {"ADAMW", "AdamW"}};
   for (const auto& [identifier, class_name] : cases) {
     const auto opt = get(identifier);
     ASSERT_NE(opt, nullptr) << identifier;
@@ -20,6 +21,10 @@ TEST(Registry, IdentifiersAreCaseInsensitiveClassNames) {
   }
   EXPECT_NEAR(get("sgd")->learning_rate(), 0.01, 1e-9);
   EXPECT_NE(std::dynamic_pointer_cast<AdamW>(get("adamw")), nullptr);
+  // A saved config comes back with its own options.
+  const auto lion = deserialize(serialize(Lion({.beta_1 = 0.95, .beta_2 = 0.98})));
+  EXPECT_EQ(lion->get_config().at("beta_1"), 0.95);
+  EXPECT_EQ(lion->get_config().at("beta_2"), 0.98);
 }
 
 TEST(Registry, UnknownIdentifierListsTheValidNames) {

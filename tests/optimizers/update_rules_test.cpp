@@ -58,6 +58,11 @@
 //           u = np.maximum(b2 * s.get('u', 0 * w), np.abs(g))
 //           s.update(m=m, u=u); return w - lr * m / ((1 - b1**t) * (u + eps))
 //       return f
+//   def lion(lr, b1=0.9, b2=0.99):
+//       def f(w, g, s, t):
+//           m = s.get('m', 0 * w); s['m'] = b2 * m + (1 - b2) * g
+//           return w - lr * np.sign(b1 * m + (1 - b1) * g)
+//       return f
 //   P = [1.0]
 //   def nadam(lr, b1=0.9, b2=0.999, eps=1e-7):
 //       def pre(t): P[0] *= b1 * (1 - 0.5 * 0.96**t)
@@ -173,6 +178,16 @@ TEST(UpdateRules, Adamax) {
   Adamax opt({.learning_rate = 0.1});  // numpy: run(adamax(0.1))
   expect_values(run_steps(opt),
                 {{0.835383888, -1.83538387, 2.83538392, 0.335383866}, {0.264616093, 0.2, -0.464616131}});
+}
+
+TEST(UpdateRules, Lion) {
+  Lion opt({.learning_rate = 0.1});  // numpy: run(lion(0.1)): the second step's sign follows the gradient
+  expect_values(run_steps(opt), {{0.9, -1.9, 2.9, 0.4}, {0.2, 0.2, -0.4}});
+  Lion slow({.learning_rate = 0.1, .beta_1 = 0.99});  // numpy: run(lion(0.1, b1=0.99)): ... and here the momentum
+  expect_values(run_steps(slow), {{0.7, -1.7, 2.7, 0.2}, {0.4, 0.2, -0.6}});
+  EXPECT_EQ(Lion().get_config().at("beta_2").get<double>(), 0.99);
+  EXPECT_EQ(Lion().name(), "lion");
+  EXPECT_THROW(Lion({.beta_1 = 0.0}), ValueError);
 }
 
 TEST(UpdateRules, Nadam) {

@@ -157,6 +157,28 @@ class Adadelta : public Optimizer {
   double rho_, epsilon_;
 };
 
+// --- Lion ---
+
+struct LionOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;  // in (0, 1]
+  double beta_2 = 0.99;
+  KEEL_OPTIMIZER_COMMON_FIELDS("lion");
+};
+/// w −= η·sign(β1·m + (1−β1)·g); then m ← β2·m + (1−β2)·g (Keras 3's Lion, Chen et al. 2023).
+class Lion : public Optimizer {
+ public:
+  explicit Lion(LionOptions options = {});
+  nlohmann::json get_config() const override;
+
+ protected:
+  void build_slots(const std::vector<Variable>& vars) override;
+  void update_step(const Tensor& grad, const Variable& var, size_t var_index, double lr) override;
+
+ private:
+  double beta_1_, beta_2_;
+};
+
 // --- Adamax ---
 
 struct AdamaxOptions {
