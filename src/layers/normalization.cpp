@@ -42,6 +42,16 @@ Options with_beta_gamma_from(const nlohmann::json& c, Options o) {
   return o;
 }
 
+// NormalizationAxes as a config holds them (an int or a list) and back.
+nlohmann::json axes_json(const NormalizationAxes& a) {
+  return a.is_list ? nlohmann::json(a.axes) : nlohmann::json(a.axes[0]);
+}
+
+NormalizationAxes axes_from(const nlohmann::json& c) {
+  const nlohmann::json axis = c.value("axis", nlohmann::json(-1));
+  return axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>()) : NormalizationAxes(axis.get<int64_t>());
+}
+
 }  // namespace
 
 // --- BatchNormalization ---
@@ -259,7 +269,7 @@ std::vector<DType> LayerNormalizationImpl::compute_output_dtype(const std::vecto
 
 nlohmann::json LayerNormalizationImpl::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["axis"] = options_.axis.is_list ? nlohmann::json(options_.axis.axes) : nlohmann::json(options_.axis.axes[0]);
+  c["axis"] = axes_json(options_.axis);
   c["epsilon"] = options_.epsilon;
   c["center"] = options_.center;
   c["scale"] = options_.scale;
@@ -277,15 +287,12 @@ KEEL_REGISTER_LAYER("LayerNormalization", [](const nlohmann::json& c) -> LayerHa
   // rms_scaling (deprecated in Keras) is not implemented; refuse it rather than normalise differently.
   KEEL_CHECK(!c.value("rms_scaling", false), UnimplementedError,
              "LayerNormalization: rms_scaling=True is not supported (layer \"", detail::name_from(c), "\")");
-  const nlohmann::json axis = c.value("axis", nlohmann::json(-1));
   return detail::with_base_config(
-      LayerNormalization(with_beta_gamma_from(
-          c, LayerNormalizationOptions{.axis = axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>())
-                                                               : NormalizationAxes(axis.get<int64_t>()),
-                                       .epsilon = c.value("epsilon", 1e-3),
-                                       .center = c.value("center", true),
-                                       .scale = c.value("scale", true),
-                                       .name = detail::name_from(c)})),
+      LayerNormalization(with_beta_gamma_from(c, LayerNormalizationOptions{.axis = axes_from(c),
+                                                                           .epsilon = c.value("epsilon", 1e-3),
+                                                                           .center = c.value("center", true),
+                                                                           .scale = c.value("scale", true),
+                                                                           .name = detail::name_from(c)})),
       c);
 });
 
@@ -399,7 +406,7 @@ Tensor UnitNormalizationImpl::call(const Tensor& x, const CallContext&) {
 
 nlohmann::json UnitNormalizationImpl::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["axis"] = options_.axis.is_list ? nlohmann::json(options_.axis.axes) : nlohmann::json(options_.axis.axes[0]);
+  c["axis"] = axes_json(options_.axis);
   return c;
 }
 
@@ -407,12 +414,7 @@ UnitNormalization::UnitNormalization(UnitNormalizationOptions options)
     : LayerHolder(std::make_shared<UnitNormalizationImpl>(std::move(options))) {}
 
 KEEL_REGISTER_LAYER("UnitNormalization", [](const nlohmann::json& c) -> LayerHandle {
-  const nlohmann::json axis = c.value("axis", nlohmann::json(-1));
-  return detail::with_base_config(
-      UnitNormalization({.axis = axis.is_array() ? NormalizationAxes(axis.get<std::vector<int64_t>>())
-                                                 : NormalizationAxes(axis.get<int64_t>()),
-                         .name = detail::name_from(c)}),
-      c);
+  return detail::with_base_config(UnitNormalization({.axis = axes_from(c), .name = detail::name_from(c)}), c);
 });
 
 }  // namespace keel::layers
