@@ -165,7 +165,7 @@ struct IdentityOptions {
   std::string name = "";
 };
 
-/// keras.layers.Identity: returns its input (and its mask) unchanged; a placeholder in a model.
+/// keras.layers.Identity: returns its input (and its mask) unchanged, where a model needs a layer that does nothing.
 class IdentityImpl : public UnaryLayer {
  public:
   explicit IdentityImpl(IdentityOptions options = {});
